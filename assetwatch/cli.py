@@ -1,0 +1,77 @@
+"""The ``assetwatch`` console script.
+
+Subcommands live beside the code they drive and are imported only when used,
+so ``assetwatch --help`` stays fast and one package's import cost is not paid
+by another's command. Each entry maps a command name to ``module:attribute``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Final
+
+import click
+
+from assetwatch.settings import Settings, load_settings
+
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    # name: (module:attribute, one-line help shown by `assetwatch --help`)
+    "db": ("telemetry.cli:db", "Create or upgrade the database schema."),
+    "status": ("assetwatch.status:status", "Counts of devices, readings, rejects and open alerts."),
+    "bench": ("assetwatch.bench:bench", "Run a benchmark (store, ingest, ...)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module_name, attr = spec[0].split(":")
+        cmd = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(cmd, click.Command):
+            raise TypeError(f"{spec[0]} is not a click command")
+        return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="assetwatch")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """IoT collateral monitoring: telemetry, provenance and post-loan alerts.
+
+    Configuration comes from ASSETWATCH_* environment variables
+    (see docs/configuration.md).
+    """
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = settings
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings object built once by the root command."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, Settings):
+        root.obj = load_settings()
+    return root.obj
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli()

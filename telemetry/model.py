@@ -1,0 +1,146 @@
+"""The reading: one observation of one terminal at one event time.
+
+Every decoder (JSON, JT/T 808, AIS, LoRaWAN, ISO 15143-3) produces these; the
+store writes them; detectors consume them. Field names follow the JSON reading
+of the interface contract (``docs/telemetry.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Final
+
+from telemetry.errors import ReadingRangeError
+
+#: Source formats a reading can come from (the ``source`` column).
+SOURCES: Final = frozenset({"json", "jt808", "ais", "lorawan", "aemp"})
+
+#: Collateral-relevant alarm names a reading may carry (``alarms`` column).
+ALARMS: Final = frozenset(
+    {
+        "antenna_cut",
+        "antenna_short",
+        "under_voltage",
+        "main_power_lost",
+        "illegal_displacement",
+        "stolen",
+        "illegal_ignition",
+        "area_in",
+        "area_out",
+        "gnss_fault",
+        "case_opened",
+        "emergency",
+    }
+)
+
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One telemetry reading; only ``device_id`` and ``ts`` are required.
+
+    ``ts`` is the device's event time (aware, UTC); ``received_at`` is when the
+    ingest took it from the broker. ``metrics`` holds class-specific numbers
+    (``activity``, ``silo_level_pct``, ``power_kw`` ...).
+    """
+
+    device_id: str
+    ts: datetime
+    seq: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    alt_m: float | None = None
+    speed_kmh: float | None = None
+    heading_deg: float | None = None
+    hdop: float | None = None
+    sats: int | None = None
+    ignition: bool | None = None
+    engine_on: bool | None = None
+    engine_hours: float | None = None
+    odometer_km: float | None = None
+    fuel_pct: float | None = None
+    battery_v: float | None = None
+    ext_power: bool | None = None
+    tamper: bool | None = None
+    alarms: tuple[str, ...] = ()
+    metrics: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    received_at: datetime | None = None
+    source: str = "json"
+    topic: str | None = None
+    message_id: str | None = None
+    late: bool = False
+
+    @property
+    def has_position(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    def with_receipt(self, received_at: datetime, *, late_after: timedelta) -> Reading:
+        """Stamp the receive time and mark the reading late if it lags event time."""
+        return replace(self, received_at=received_at, late=received_at - self.ts > late_after)
+
+
+# (field, low, high) inclusive bounds; ``None`` means unbounded on that side.
+_BOUNDS: Final[tuple[tuple[str, float | None, float | None], ...]] = (
+    ("lat", -90.0, 90.0),
+    ("lon", -180.0, 180.0),
+    ("alt_m", -1000.0, 100_000.0),
+    ("speed_kmh", 0.0, 2000.0),
+    ("heading_deg", 0.0, 360.0),
+    ("hdop", 0.0, 100.0),
+    ("sats", 0.0, 255.0),
+    ("engine_hours", 0.0, None),
+    ("odometer_km", 0.0, None),
+    ("fuel_pct", 0.0, 100.0),
+    ("battery_v", 0.0, 1000.0),
+)
+
+_EPOCH_FLOOR: Final = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def check_reading(r: Reading, *, now: datetime, max_future_skew: timedelta) -> None:
+    """Raise :class:`ReadingRangeError` naming the first field that cannot be stored.
+
+    Checks non-finite numbers, coordinate and counter ranges, a lone latitude or
+    longitude, metric names and values, and an event time too far in the future
+    (beyond ``max_future_skew`` of ``now``) or before 2000.
+    """
+    if r.ts.tzinfo is None:
+        raise ReadingRangeError("ts", r.ts, "event time must carry a time zone")
+    if r.ts > now + max_future_skew:
+        raise ReadingRangeError(
+            "ts", r.ts.isoformat(), f"in the future by more than {max_future_skew}"
+        )
+    if r.ts < _EPOCH_FLOOR:
+        raise ReadingRangeError("ts", r.ts.isoformat(), "before 2000-01-01")
+    for name, low, high in _BOUNDS:
+        value = getattr(r, name)
+        if value is None:
+            continue
+        fv = float(value)
+        if not math.isfinite(fv):
+            raise ReadingRangeError(name, value, "not a finite number")
+        if low is not None and fv < low:
+            raise ReadingRangeError(name, value, f"below {low:g}")
+        if high is not None and fv > high:
+            raise ReadingRangeError(name, value, f"above {high:g}")
+    if (r.lat is None) != (r.lon is None):
+        raise ReadingRangeError(
+            "lat" if r.lat is None else "lon", None, "lat and lon come together"
+        )
+    if r.seq is not None and not 0 <= r.seq < 2**63:
+        raise ReadingRangeError("seq", r.seq, "must be in 0 .. 2^63-1")
+    for key, value in r.metrics.items():
+        if not key or len(key) > 64:
+            raise ReadingRangeError("metrics", key, "metric names are 1-64 characters")
+        if not math.isfinite(float(value)):
+            raise ReadingRangeError(f"metrics.{key}", value, "not a finite number")
+    for alarm in r.alarms:
+        if alarm not in ALARMS:
+            raise ReadingRangeError("alarms", alarm, "unknown alarm name")
+    if r.source not in SOURCES:
+        raise ReadingRangeError("source", r.source, f"one of {sorted(SOURCES)}")
