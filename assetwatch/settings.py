@@ -69,11 +69,45 @@ class Settings(BaseSettings):
     ingest_max_inflight_messages: int = Field(
         default=20000, ge=1, description="unacknowledged messages held before reading pauses"
     )
+    ingest_max_payload_bytes: int = Field(
+        default=1_048_576, ge=1, description="larger MQTT payloads are dead-lettered unread"
+    )
+    ingest_max_hdop: float = Field(
+        default=20.0, gt=0, description="positions with a worse HDOP are dropped from the reading"
+    )
+    ingest_dedupe_window: int = Field(
+        default=200_000, ge=0, description="recent reading keys kept in memory for deduplication"
+    )
+    ingest_registry_refresh_s: float = Field(
+        default=30.0, gt=0, description="how often ingest reloads the terminal registry"
+    )
+    ingest_session_expiry_s: int = Field(
+        default=7 * 86400, ge=0, description="MQTT session expiry: how long the broker queues"
+    )
+    ingest_commit_hook: str | None = Field(
+        default=None,
+        description="module:attr of a factory (settings) -> commit hook called in each write tx",
+    )
     metrics_port: int | None = Field(default=None, description="Prometheus metrics port")
 
     # --- gateway -------------------------------------------------------------
     http_host: str = Field(default="127.0.0.1")
     http_port: int = Field(default=8080, ge=0, le=65535)
+    feed_poll_s: float = Field(
+        default=0.2, gt=0, le=10, description="how often the live alert feed looks for new events"
+    )
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, description="a webhook receiver must answer within this many seconds"
+    )
+    webhook_max_attempts: int = Field(
+        default=6, ge=1, description="deliveries of one event to one webhook before giving up"
+    )
+    webhook_backoff_s: float = Field(
+        default=1.0, gt=0, description="first retry delay; it doubles after each failure"
+    )
+    dashboard_secure_cookie: bool = Field(
+        default=False, description="mark the dashboard login cookie Secure (set behind HTTPS)"
+    )
 
     log_level: str = Field(default="INFO")
 
