@@ -20,6 +20,11 @@ def collect_status(conn: Conn) -> dict[str, Any]:
     """The status document: the fields the interface contract names, and more."""
     row = conn.execute(query("assetwatch", "status_counts")).fetchone()
     assert row is not None
+    quarantined = 0
+    has_quarantine = conn.execute(query("assetwatch", "status_has_quarantine")).fetchone()
+    if has_quarantine and has_quarantine[0]:
+        q = conn.execute(query("assetwatch", "status_quarantined")).fetchone()
+        quarantined = int(q[0]) if q else 0
     alerts_open = dict.fromkeys(LEVELS, 0)
     has_alerts = conn.execute(query("assetwatch", "status_has_alerts")).fetchone()
     if has_alerts and has_alerts[0]:
@@ -32,7 +37,7 @@ def collect_status(conn: Conn) -> dict[str, Any]:
         "devices": int(row[0]),
         "readings": int(row[1]),
         "dead_letters": int(row[2]),
-        "quarantined": int(row[3]),
+        "quarantined": quarantined,
         "alerts_open": alerts_open,
     }
 

@@ -1,15 +1,45 @@
-"""Telemetry: the reading model, the schema and migrations, the store and its queries."""
+"""Telemetry: the reading model, the schema and migrations, the store and its queries.
+
+Public API for other packages:
+
+- ``telemetry.store``: :class:`ReadingWriter` (``split``, ``check``, ``write``),
+  :class:`WriteResult`, :class:`Rejected`, :class:`DeadLetter`,
+  :func:`dead_letter`, :func:`dead_letters`, :func:`materialize_rollups`,
+  :func:`dedup_key`;
+- ``telemetry.queries``: :func:`latest_states`, :func:`track`,
+  :func:`hourly_rollups`, :func:`daily_summary`;
+- ``telemetry.db``: :func:`connect`, :func:`connection`, :func:`open_pool`;
+- ``telemetry.schema.migrate`` and ``telemetry.policies.apply_policies``.
+"""
 
 from __future__ import annotations
 
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, SchemaError, TelemetryError
 from telemetry.model import Reading, check_reading
+from telemetry.store import (
+    DeadLetter,
+    ReadingWriter,
+    Rejected,
+    WriteResult,
+    dead_letter,
+    dead_letters,
+    dedup_key,
+    materialize_rollups,
+)
 
 __all__ = [
     "DatabaseUnavailable",
+    "DeadLetter",
     "Reading",
     "ReadingRangeError",
+    "ReadingWriter",
+    "Rejected",
     "SchemaError",
     "TelemetryError",
+    "WriteResult",
     "check_reading",
+    "dead_letter",
+    "dead_letters",
+    "dedup_key",
+    "materialize_rollups",
 ]

@@ -9,6 +9,7 @@ import click
 from assetwatch.cli import settings_of
 from telemetry.db import connection
 from telemetry.errors import TelemetryError
+from telemetry.policies import apply_policies
 from telemetry.schema import migrate
 
 
@@ -32,6 +33,7 @@ def init(ctx: click.Context, use_ts: bool | None, as_json: bool) -> None:
     try:
         with connection(settings) as conn:
             report = migrate(conn, use_timescaledb=use_ts)
+            features = apply_policies(conn, settings)
     except TelemetryError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -42,6 +44,7 @@ def init(ctx: click.Context, use_ts: bool | None, as_json: bool) -> None:
                     "timescaledb_version": report.timescaledb_version,
                     "applied": list(report.applied),
                     "schema_version": report.schema_version,
+                    "features": list(features),
                 }
             )
         )
@@ -56,3 +59,5 @@ def init(ctx: click.Context, use_ts: bool | None, as_json: bool) -> None:
         "applied: " + ", ".join(report.applied) if report.applied else "schema already up to date"
     )
     click.echo(f"schema version {report.schema_version}")
+    for feature in features:
+        click.echo(f"  - {feature}")

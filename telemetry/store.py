@@ -1,0 +1,328 @@
+"""The bulk writer: readings into ``readings``, ``latest_state`` and the rollups.
+
+One call to :meth:`ReadingWriter.write` stores one batch inside the caller's
+transaction (the caller commits, so ingest can checkpoint detector state and
+acknowledge MQTT messages atomically with the rows). The batch goes by binary
+COPY into a per-session staging table, then one statement inserts it with
+``ON CONFLICT DO NOTHING`` on ``(device_id, ts, dedup_key)`` and brings
+``latest_state`` forward by event time. On plain PostgreSQL a second round trip
+keeps the hourly rollups current (TimescaleDB's continuous aggregate needs
+nothing from the writer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from assetwatch.settings import Settings
+from telemetry.db import Conn
+from telemetry.errors import DatabaseUnavailable, ReadingRangeError, TelemetryError
+from telemetry.model import Reading, check_reading
+from telemetry.sqlfiles import query
+
+#: COPY types of the staging columns, in ``staging_copy`` order. Explicit types
+#: let psycopg pick binary dumpers without asking the server.
+_COPY_TYPES: Final = (
+    "int4",  # ord
+    "text",  # device_id
+    "timestamptz",  # ts
+    "timestamptz",  # received_at
+    "int8",  # seq
+    "float8",  # lat
+    "float8",  # lon
+    "float8",  # alt_m
+    "float8",  # speed_kmh
+    "float8",  # heading_deg
+    "float8",  # hdop
+    "int2",  # sats
+    "bool",  # ignition
+    "bool",  # engine_on
+    "float8",  # engine_hours
+    "float8",  # odometer_km
+    "float8",  # fuel_pct
+    "float8",  # battery_v
+    "bool",  # ext_power
+    "bool",  # tamper
+    "text[]",  # alarms
+    "jsonb",  # metrics
+    "text",  # source
+    "text",  # topic
+    "text",  # message_id
+    "bool",  # late
+    "int8",  # dedup_key
+)
+
+STAGES: Final = frozenset({"decode", "validate", "identify", "write"})
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a batch did: the readings newly stored (in input order) and the count skipped."""
+
+    inserted: tuple[Reading, ...]
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A reading the store refuses, with the error naming the field."""
+
+    reading: Reading
+    error: ReadingRangeError
+
+
+def dedup_key(r: Reading) -> int:
+    """The per-(device, ts) identity of a reading: ``seq`` if sent, else a content hash.
+
+    The hash covers what the terminal measured (not receive time, topic or
+    message id, which differ between deliveries of the same reading), so a
+    redelivery of a reading without ``seq`` is recognised as the same one.
+    """
+    if r.seq is not None:
+        return r.seq
+    content = (
+        r.device_id,
+        r.ts.isoformat(),
+        r.lat,
+        r.lon,
+        r.alt_m,
+        r.speed_kmh,
+        r.heading_deg,
+        r.hdop,
+        r.sats,
+        r.ignition,
+        r.engine_on,
+        r.engine_hours,
+        r.odometer_km,
+        r.fuel_pct,
+        r.battery_v,
+        r.ext_power,
+        r.tamper,
+        r.alarms,
+        sorted(r.metrics.items()),
+        r.source,
+    )
+    digest = hashlib.blake2b(repr(content).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ReadingWriter:
+    """Writes batches of readings; build one per process from the settings.
+
+    >>> writer = ReadingWriter(settings)                      # doctest: +SKIP
+    >>> good, rejects = writer.split(batch)                   # doctest: +SKIP
+    >>> with conn.transaction():                              # doctest: +SKIP
+    ...     result = writer.write(conn, good)
+    """
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.max_future_skew = timedelta(seconds=settings.max_future_skew_s)
+        self._clock = clock
+        self._plain: weakref.WeakKeyDictionary[Conn, bool] = weakref.WeakKeyDictionary()
+
+    # --- validation ---------------------------------------------------------------
+    def check(self, reading: Reading, *, now: datetime | None = None) -> None:
+        """Raise :class:`ReadingRangeError` if ``reading`` cannot be stored."""
+        check_reading(reading, now=now or self._clock(), max_future_skew=self.max_future_skew)
+
+    def split(
+        self, readings: Iterable[Reading], *, now: datetime | None = None
+    ) -> tuple[tuple[Reading, ...], tuple[Rejected, ...]]:
+        """Separate storable readings from rejects, so one bad reading loses nothing else."""
+        at = now or self._clock()
+        good: list[Reading] = []
+        bad: list[Rejected] = []
+        for r in readings:
+            try:
+                check_reading(r, now=at, max_future_skew=self.max_future_skew)
+            except ReadingRangeError as exc:
+                bad.append(Rejected(r, exc))
+            else:
+                good.append(r)
+        return tuple(good), tuple(bad)
+
+    # --- writing ------------------------------------------------------------------
+    def write(self, conn: Conn, readings: Sequence[Reading]) -> WriteResult:
+        """Store a batch inside the caller's transaction; nothing is written if one is bad.
+
+        Raises :class:`ReadingRangeError` for the first reading that fails
+        :func:`~telemetry.model.check_reading` (use :meth:`split` first to keep
+        the good ones), :class:`DatabaseUnavailable` when the connection breaks
+        and :class:`TelemetryError` for any other database error.
+        """
+        now = self._clock()
+        for r in readings:
+            check_reading(r, now=now, max_future_skew=self.max_future_skew)
+        if not readings:
+            return WriteResult((), 0)
+        kept: list[Reading] = []
+        rows: list[tuple[Any, ...]] = []
+        seen: set[tuple[str, datetime, int]] = set()
+        for r in readings:
+            key = dedup_key(r)
+            ident = (r.device_id, r.ts, key)
+            if ident in seen:
+                continue  # the same reading twice in one batch
+            seen.add(ident)
+            rows.append(_row(len(kept), r, key))
+            kept.append(r)
+        try:
+            dup_ords = self._write_rows(conn, rows)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"writing readings failed: {exc}") from exc
+        except psycopg.Error as exc:
+            raise TelemetryError(f"writing readings failed: {exc}") from exc
+        duplicates = len(readings) - len(kept) + len(dup_ords)
+        if not dup_ords:
+            return WriteResult(tuple(kept), duplicates)
+        inserted = tuple(r for i, r in enumerate(kept) if i not in dup_ords)
+        return WriteResult(inserted, duplicates)
+
+    def _write_rows(self, conn: Conn, rows: list[tuple[Any, ...]]) -> set[int]:
+        # No transaction block of our own: the statements join the caller's
+        # transaction (psycopg opens one implicitly), and the caller commits.
+        with conn.cursor() as cur:
+            cur.execute(query("telemetry", "staging_prepare"))
+            with cur.copy(query("telemetry", "staging_copy")) as copy:
+                copy.set_types(list(_COPY_TYPES))
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(query("telemetry", "write_batch"), {"staged": len(rows)})
+            dup_ords = {int(r[0]) for r in cur.fetchall()}
+            if self._is_plain(conn):
+                cur.execute(query("telemetry", "rollup_maintain"))
+        return dup_ords
+
+    def _is_plain(self, conn: Conn) -> bool:
+        plain = self._plain.get(conn)
+        if plain is None:
+            row = conn.execute(query("telemetry", "layout")).fetchone()
+            plain = bool(row and row[0])
+            self._plain[conn] = plain
+        return plain
+
+
+def _row(ord_: int, r: Reading, key: int) -> tuple[Any, ...]:
+    return (
+        ord_,
+        r.device_id,
+        r.ts,
+        r.received_at,
+        r.seq,
+        r.lat,
+        r.lon,
+        r.alt_m,
+        r.speed_kmh,
+        r.heading_deg,
+        r.hdop,
+        r.sats,
+        r.ignition,
+        r.engine_on,
+        r.engine_hours,
+        r.odometer_km,
+        r.fuel_pct,
+        r.battery_v,
+        r.ext_power,
+        r.tamper,
+        list(r.alarms) if r.alarms else None,
+        Jsonb(dict(r.metrics)) if r.metrics else None,
+        r.source,
+        r.topic,
+        r.message_id,
+        r.late,
+        key,
+    )
+
+
+def materialize_rollups(conn: Conn, *, now: datetime | None = None) -> None:
+    """Fold every finished hour into the stored rollups (a refresh).
+
+    Plain layout: materializes dirty buckets whose hour has ended by ``now``
+    (the writer already does so once a device's own event time has passed a
+    bucket, so this matters only for devices that fell silent). TimescaleDB:
+    refreshes the continuous aggregate up to the start of the current hour,
+    which folds late data into materialized buckets; it needs an autocommit
+    connection there, because ``refresh_continuous_aggregate`` cannot run in a
+    transaction. Queries give the same answers before and after; this only
+    moves work from query time to here.
+    """
+    at = now or _utc_now()
+    try:
+        row = conn.execute(query("telemetry", "layout")).fetchone()
+        if row and row[0]:
+            conn.execute(query("telemetry", "rollup_materialize_all"), {"now": at})
+        else:
+            conn.execute(query("telemetry", "cagg_refresh"), {"now": at})
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"refreshing rollups failed: {exc}") from exc
+    except psycopg.Error as exc:
+        raise TelemetryError(f"refreshing rollups failed: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message the pipeline could not store, kept with the reason and the stage."""
+
+    reason: str
+    stage: str
+    payload: bytes | None = None
+    topic: str | None = None
+    device_id: str | None = None
+    received_at: datetime | None = None
+
+
+def dead_letter(conn: Conn, letter: DeadLetter) -> int:
+    """Store one dead letter (in the caller's transaction) and return its id."""
+    _check_stage(letter.stage)
+    try:
+        row = conn.execute(
+            query("telemetry", "dead_letter_insert"),
+            {
+                "received_at": letter.received_at,
+                "topic": letter.topic,
+                "payload": letter.payload,
+                "reason": letter.reason,
+                "stage": letter.stage,
+                "device_id": letter.device_id,
+            },
+        ).fetchone()
+    except psycopg.Error as exc:
+        raise TelemetryError(f"writing a dead letter failed: {exc}") from exc
+    assert row is not None
+    return int(row[0])
+
+
+def dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> int:
+    """Store many dead letters with one COPY (in the caller's transaction)."""
+    if not letters:
+        return 0
+    now = _utc_now()
+    for letter in letters:
+        _check_stage(letter.stage)
+    try:
+        with conn.cursor() as cur, cur.copy(query("telemetry", "dead_letter_copy")) as copy:
+            copy.set_types(["timestamptz", "text", "bytea", "text", "text", "text"])
+            for d in letters:
+                copy.write_row(
+                    (d.received_at or now, d.topic, d.payload, d.reason, d.stage, d.device_id)
+                )
+    except psycopg.Error as exc:
+        raise TelemetryError(f"writing dead letters failed: {exc}") from exc
+    return len(letters)
+
+
+def _check_stage(stage: str) -> None:
+    if stage not in STAGES:
+        raise ValueError(f"dead-letter stage {stage!r} is not one of {sorted(STAGES)}")
