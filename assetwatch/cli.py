@@ -21,6 +21,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "db": ("telemetry.cli:db", "Create or upgrade the database schema."),
     "status": ("assetwatch.status:status", "Counts of devices, readings, rejects and open alerts."),
     "bench": ("assetwatch.bench:bench", "Run a benchmark (store, ingest, ...)."),
+    "ingest": ("ingest.cli:ingest", "Take telemetry from MQTT into the database."),
     "broker": ("assetwatch.broker_cli:broker", "Terminal MQTT credentials and broker ACLs."),
 }
 

@@ -1,0 +1,68 @@
+"""What every decoder takes and returns.
+
+A decoder turns one MQTT payload into :class:`Decoded`: groups of readings, each
+group naming the terminal identifier the payload itself carries (a JT/T 808
+phone number, an MMSI, a DevEUI, an ISO 15143-3 serial, or for the JSON format
+the ``device_id`` of the topic). The identify stage of the pipeline resolves the
+identifier to a registered terminal; readings carry the identifier as their
+``device_id`` until then. Decoders never touch the database or the clock:
+everything time-dependent comes in :class:`DecodeContext`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from telemetry.model import Reading
+
+#: Identifier kinds, named after the ``terminals`` columns that hold them.
+ID_DEVICE: Final = "device_id"
+ID_JT808: Final = "jt808_phone"
+ID_MMSI: Final = "mmsi"
+ID_DEV_EUI: Final = "dev_eui"
+ID_AEMP: Final = "aemp_serial"
+
+#: A device profile lookup for LoRaWAN: terminal identifier -> field mapping (or None).
+ProfileLookup = Callable[[str], "Mapping[str, Any] | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeContext:
+    """Everything a decoder may depend on besides the payload bytes."""
+
+    topic: str
+    topic_device: str
+    received_at: datetime
+    late_after: timedelta
+    message_id: str
+    profile_for: ProfileLookup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Readings of one terminal, as identified by the payload (not yet resolved)."""
+
+    kind: str
+    identifier: str
+    readings: tuple[Reading, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """The result of decoding one message.
+
+    ``topic_bound`` says whether the identified terminal must be the one named
+    in the topic (true for every format except ISO 15143-3 fleet snapshots and
+    ChirpStack uplinks, whose topics do not name an assetwatch device).
+    """
+
+    source: str
+    groups: tuple[Group, ...]
+    topic_bound: bool = True
+
+    @property
+    def reading_count(self) -> int:
+        return sum(len(g.readings) for g in self.groups)

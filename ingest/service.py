@@ -1,0 +1,288 @@
+"""The running ingest: broker thread -> pipeline thread -> writer thread.
+
+* paho's network thread receives and enqueues (``ingest.source``);
+* the calling thread runs the per-message stages and the batch stage
+  (``ingest.pipeline``, ``ingest.batching``);
+* a writer thread commits batches (``ingest.sink``) and then acknowledges
+  their messages, retrying with a fresh connection while the database is down.
+
+Between the threads the queues are bounded: a slow database blocks the writer,
+then the batch hand-over, then the pipeline stops taking messages, acks stop,
+and the broker holds back (Receive Maximum) and queues for the session.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from assetwatch.settings import Settings
+from ingest.batching import Batch, Batcher
+from ingest.errors import IngestError
+from ingest.metrics import IngestMetrics
+from ingest.pipeline import Message, Pipeline, Work
+from ingest.registry import RegistryCache
+from ingest.sink import CommitHook, Committed, Sink
+from ingest.source import MqttSource
+from telemetry.db import Conn, connect, database_url
+from telemetry.errors import DatabaseUnavailable
+from telemetry.store import ReadingWriter
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+_STOP_GRACE_S = 5.0
+
+
+@dataclass(slots=True)
+class IngestStats:
+    """Running totals of one ingest process (also exported as Prometheus metrics)."""
+
+    messages: int = 0
+    readings_written: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    quarantined: int = 0
+    batches: int = 0
+
+
+def load_commit_hook(settings: Settings) -> CommitHook | None:
+    """The hook named by ``settings.ingest_commit_hook`` (``module:factory``), if any."""
+    spec = settings.ingest_commit_hook
+    if not spec:
+        return None
+    module_name, _, attr = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise IngestError(f"commit hook {spec!r} cannot be loaded: {exc}") from exc
+    hook: CommitHook = factory(settings)
+    return hook
+
+
+class IngestService:
+    """One ingest process's worth of threads; :meth:`run` blocks until ``stop_event``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        commit_hook: CommitHook | None = None,
+        client_id: str | None = None,
+        metrics: IngestMetrics | None = None,
+    ) -> None:
+        self.settings = settings
+        self._url = database_url(settings)
+        self.metrics = metrics or IngestMetrics()
+        self.stats = IngestStats()
+        self.registry = RegistryCache(self._connect, period_s=settings.ingest_registry_refresh_s)
+        self.pipeline = Pipeline(settings, self.registry)
+        self.sink = Sink(ReadingWriter(settings), commit_hook)
+        self.source = MqttSource(settings, client_id=client_id)
+        self._batcher = Batcher(
+            max_readings=settings.ingest_batch_size,
+            max_age_s=settings.ingest_batch_max_age_ms / 1000.0,
+            max_messages=max(
+                1, min(settings.ingest_batch_size, settings.ingest_max_inflight_messages // 2)
+            ),
+        )
+        self._to_writer: queue.Queue[object] = queue.Queue(maxsize=2)
+        self._writer_error: BaseException | None = None
+        self.on_commit: Callable[[Committed], None] | None = None
+        self._stop = threading.Event()
+
+    def _connect(self) -> Conn:
+        return connect(self._url, application_name="assetwatch-ingest")
+
+    # -- the pipeline thread --------------------------------------------------------
+    def run(self, stop_event: threading.Event, ready_event: threading.Event | None = None) -> None:
+        """Run until ``stop_event`` is set; flushes and commits what it holds on the way out."""
+        self.registry.refresh()
+        writer = threading.Thread(target=self._writer_loop, name="ingest-writer", daemon=True)
+        writer.start()
+        self.source.start()
+        if ready_event is not None:
+            threading.Thread(
+                target=self._signal_ready, args=(ready_event, stop_event), daemon=True
+            ).start()
+        self._stop = stop_event
+        inbound = self.source.queue
+        get, get_nowait = inbound.get, inbound.get_nowait
+        process = self.pipeline.process
+        batcher = self._batcher
+        fromtimestamp = datetime.fromtimestamp
+        utc = UTC
+        stats = self.stats
+        try:
+            while not stop_event.is_set():
+                if self._writer_error is not None:
+                    raise IngestError("the writer thread failed") from self._writer_error
+                self.registry.maybe_refresh()
+                try:
+                    raw = get(timeout=max(0.001, min(batcher.due_in(), 0.2)))
+                    # Drain what is already queued without per-message timeouts.
+                    while True:
+                        topic, payload, mid, qos, t, gen = raw
+                        msg = Message(
+                            topic.decode("utf-8", "replace"),
+                            payload,
+                            fromtimestamp(t, utc),
+                            mid,
+                            qos,
+                            gen,
+                        )
+                        stats.messages += 1
+                        full = batcher.add(process(msg))
+                        if full is not None:
+                            self._hand_over(full, stop_event)
+                        elif batcher.due_in() <= 0:
+                            break
+                        raw = get_nowait()
+                except queue.Empty:
+                    pass
+                self.metrics.queue_depth.set(inbound.qsize())
+                if batcher.due_in() <= 0:
+                    self._hand_over(batcher.take(), stop_event)
+        finally:
+            if batcher.batch.works:
+                self._hand_over(batcher.take(), stop_event, final=True)
+            self._put_stop()
+            writer.join(timeout=60)
+            self.source.stop()
+            self.registry.close()
+
+    def _put_stop(self) -> None:
+        while True:
+            try:
+                self._to_writer.put(_STOP, timeout=0.5)
+                return
+            except queue.Full:
+                if self._writer_error is not None:
+                    return
+
+    def _signal_ready(self, ready: threading.Event, stop: threading.Event) -> None:
+        while not stop.is_set():
+            if self.source.wait_subscribed(0.1):
+                ready.set()
+                return
+
+    def _hand_over(self, batch: Batch, stop_event: threading.Event, *, final: bool = False) -> None:
+        while True:
+            try:
+                self._to_writer.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                if self._writer_error is not None:
+                    raise IngestError("the writer thread failed") from self._writer_error
+                if stop_event.is_set() and not final:
+                    return  # not acknowledged: the broker sends these again
+
+    # -- the writer thread -------------------------------------------------------------
+    def _writer_loop(self) -> None:
+        conn: Conn | None = None
+        try:
+            while True:
+                item = self._to_writer.get()
+                if item is _STOP:
+                    return
+                assert isinstance(item, Batch)
+                conn = self._commit_with_retry(conn, item)
+        except BaseException as exc:
+            self._writer_error = exc
+            log.exception("ingest writer failed")
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _commit_with_retry(self, conn: Conn | None, batch: Batch) -> Conn | None:
+        delay = 0.2
+        started = time.monotonic()
+        while True:
+            try:
+                if conn is None or conn.closed:
+                    conn = self._connect()
+                t0 = time.monotonic()
+                done = self.sink.commit(conn, batch)
+                self._after_commit(batch, done, time.monotonic() - t0)
+                return conn
+            except DatabaseUnavailable as exc:
+                self.metrics.db_up.set(0)
+                log.warning("database unavailable (%s); retrying in %.1fs", exc, delay)
+                if conn is not None:
+                    conn.close()
+                conn = None
+                if self._stop.is_set() and time.monotonic() - started > _STOP_GRACE_S:
+                    # Stopping while the database is down: the broker keeps the
+                    # unacknowledged messages and sends them again next time.
+                    log.warning("stopping without committing %d messages", len(batch))
+                    return None
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _after_commit(self, batch: Batch, done: Committed, seconds: float) -> None:
+        ack = self.source.ack
+        for w in batch.works:
+            m = w.message
+            ack(m.mid, m.qos, m.generation)
+        m_ = self.metrics
+        m_.db_up.set(1)
+        s = self.stats
+        s.batches += 1
+        s.readings_written += len(done.inserted)
+        s.duplicates += done.duplicates + sum(w.duplicates for w in batch.works)
+        s.rejected += len(done.rejected)
+        s.quarantined += done.quarantined
+        _count_batch(m_, batch.works, done, seconds)
+        if self.on_commit is not None:
+            self.on_commit(done)
+
+
+def _count_batch(m: IngestMetrics, works: list[Work], done: Committed, seconds: float) -> None:
+    formats: dict[str, int] = {}
+    dropped = 0
+    for w in works:
+        formats[w.format or "unknown"] = formats.get(w.format or "unknown", 0) + 1
+        dropped += w.position_dropped
+    for fmt, n in formats.items():
+        m.messages_in.labels(fmt).inc(n)
+    m.readings_written.inc(len(done.inserted))
+    m.duplicates.inc(done.duplicates + sum(w.duplicates for w in works))
+    for r in done.rejected:
+        m.rejects.labels(r.stage, r.code).inc()
+    m.quarantined.inc(done.quarantined)
+    m.positions_dropped.inc(dropped)
+    m.batch_size.observe(len(done.inserted))
+    m.batch_seconds.observe(seconds)
+    now = datetime.now(UTC)
+    if done.inserted:
+        newest = max(r.ts for r in done.inserted)
+        m.event_lag.set((now - newest).total_seconds())
+    if works:
+        m.receive_lag.observe((now - works[0].message.received_at).total_seconds())
+
+
+def run_ingest(
+    settings: Settings,
+    *,
+    commit_hook: CommitHook | None = None,
+    stop_event: threading.Event | None = None,
+    ready_event: threading.Event | None = None,
+    client_id: str | None = None,
+) -> IngestStats:
+    """Run the ingest in this thread until ``stop_event`` is set (or forever).
+
+    ``commit_hook(conn, readings)`` is called inside every write transaction
+    with the readings just inserted; ``ready_event`` is set once subscribed.
+    Metrics are served on ``settings.metrics_port`` when it is set.
+    """
+    service = IngestService(settings, commit_hook=commit_hook, client_id=client_id)
+    if settings.metrics_port:
+        service.metrics.serve(settings.metrics_port)
+    service.run(stop_event or threading.Event(), ready_event)
+    return service.stats
