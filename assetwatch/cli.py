@@ -23,6 +23,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "bench": ("assetwatch.bench:bench", "Run a benchmark (store, ingest, ...)."),
     "ingest": ("ingest.cli:ingest", "Take telemetry from MQTT into the database."),
     "broker": ("assetwatch.broker_cli:broker", "Terminal MQTT credentials and broker ACLs."),
+    "run": ("assetwatch.run:run", "Run ingest, detectors and gateway (production entry point)."),
 }
 
 
