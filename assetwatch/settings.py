@@ -90,6 +90,22 @@ class Settings(BaseSettings):
     )
     metrics_port: int | None = Field(default=None, description="Prometheus metrics port")
 
+    # --- alerts --------------------------------------------------------------
+    alert_clear_after_s: float = Field(
+        default=1800.0, ge=0, description="an alert clears once its condition has ended this long"
+    )
+    alert_cooldown_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="a cleared or resolved alert is raised again only after this long",
+    )
+    detect_interval_s: float = Field(
+        default=300.0, gt=0, description="how often the 'detect' role runs a windowed pass"
+    )
+    alerts_mqtt_client_id: str = Field(
+        default="assetwatch-alerts", description="MQTT client id of the alert publisher"
+    )
+
     # --- gateway -------------------------------------------------------------
     http_host: str = Field(default="127.0.0.1")
     http_port: int = Field(default=8080, ge=0, le=65535)

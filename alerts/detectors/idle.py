@@ -1,0 +1,105 @@
+"""``idle``: the asset has not operated for days, against its own weekly pattern and season.
+
+The baseline is the asset's own median operating minutes per weekday over days
+``baseline_from..baseline_to`` (skipping days it did not report). A day is
+*expected* to be worked when that weekday's baseline is at least
+``min_expected_min`` and the declared season covers it; days not expected
+neither count nor break a run. An expected day is idle when the asset reported
+(a silent terminal is ``offline``, not idle) but operated less than
+``enter_frac`` of its baseline. The condition enters after ``enter_days``
+idle expected days in a row (most recent first) and, once open, leaves only
+when the latest expected day reaches ``leave_frac`` of baseline (hysteresis).
+The robust spread (scipy MAD) is kept as evidence.
+
+Level by idle expected days: watch 2, yellow 4, orange 7, red 14.
+
+Example::
+
+    >>> Idle().evaluate(series, ctx, was_active=False)  # Signal or None
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from scipy.stats import median_abs_deviation
+
+from alerts.detectors.base import DeviceContext, Level, Signal, level_by_thresholds
+from alerts.detectors.daily import DailySeries, in_season, weekday_baseline
+
+KIND = "idle"
+
+
+@dataclass(frozen=True, slots=True)
+class IdleParams:
+    baseline_from: int = 7
+    baseline_to: int = 35
+    min_baseline_days: int = 10
+    min_expected_min: float = 60.0
+    enter_frac: float = 0.1
+    leave_frac: float = 0.5
+    enter_days: int = 2
+    levels_days: tuple[float, float, float, float] = (2, 4, 7, 14)
+
+
+class Idle:
+    """Windowed detector over daily operating minutes."""
+
+    kind = KIND
+
+    def __init__(self, params: IdleParams = IdleParams()) -> None:
+        self.params = params
+
+    def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
+        p = self.params
+        reported = int(np.count_nonzero(s.readings[p.baseline_from : p.baseline_to] > 0))
+        if reported < p.min_baseline_days:
+            return None  # warm-up: no opinion
+        base = weekday_baseline(s, s.operating_min, p.baseline_from, p.baseline_to)
+        run = 0
+        latest_frac: float | None = None
+        for d in range(p.baseline_from):
+            expected = base.get(s.weekday(d), 0.0)
+            if expected < p.min_expected_min or not in_season(s, ctx, d):
+                continue
+            if s.readings[d] <= 0:
+                break  # silent day: offline's business, and the run cannot be judged
+            frac = float(s.operating_min[d]) / expected
+            if latest_frac is None:
+                latest_frac = frac
+            if frac < p.enter_frac:
+                run += 1
+            else:
+                break
+        if latest_frac is None:
+            return None
+        active = run >= p.enter_days
+        if was_active and not active and latest_frac < p.leave_frac:
+            active = True
+            run = max(run, 1)
+        if not active and not was_active:
+            return None
+        ops = s.operating_min[p.baseline_from : p.baseline_to]
+        level = level_by_thresholds(run, p.levels_days) or Level.WATCH
+        return Signal(
+            kind=KIND,
+            device_id=s.device_id,
+            asset_id=ctx.asset_id,
+            ts=s.now,
+            active=active,
+            level=level,
+            magnitude=float(run),
+            since=s.now - timedelta(days=run) if active else None,
+            evidence={
+                "days": s.evidence(p.baseline_from),
+                "weekday_baseline_min": {str(k): round(v, 1) for k, v in sorted(base.items())},
+                "baseline_mad_min": round(float(median_abs_deviation(ops)), 1),
+                "idle_expected_days": run,
+                "thresholds": {"enter_frac": p.enter_frac, "leave_frac": p.leave_frac,
+                               "enter_days": p.enter_days,
+                               "min_expected_min": p.min_expected_min,
+                               "levels_days": list(p.levels_days)},
+            },
+        )  # fmt: skip

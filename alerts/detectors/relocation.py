@@ -1,0 +1,116 @@
+"""``relocation``: the asset's resting place has moved to a new site for days.
+
+A day's resting place is the median position of the hours in which the asset
+did not move (hourly rollups with ``moving_minutes`` 0). The home site is the
+median resting place over the baseline days. The condition enters when each of
+the last ``enter_days`` days rests more than ``enter_km`` from home and within
+``site_km`` of the other recent days (one new site, not a trip), and leaves
+when the latest resting place is back within ``leave_km`` of home. Ships are
+left to voyages and stationary assets to ``moved_while_parked``.
+
+Level by distance from home: watch > 5 km, yellow > 20 km, orange > 100 km,
+red > 500 km; one level up after a week away.
+
+Example::
+
+    >>> Relocation().evaluate(series, ctx, was_active=False)  # Signal or None
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+
+from alerts.detectors.base import DeviceContext, Level, Signal, haversine_m, level_by_thresholds
+from alerts.detectors.daily import DailySeries
+
+KIND = "relocation"
+
+
+@dataclass(frozen=True, slots=True)
+class RelocationParams:
+    baseline_from: int = 7
+    baseline_to: int = 35
+    min_baseline_days: int = 7
+    enter_days: int = 3
+    enter_km: float = 5.0
+    leave_km: float = 2.0
+    site_km: float = 2.0
+    long_days: int = 7
+    levels_km: tuple[float, float, float, float] = (5.0, 20.0, 100.0, 500.0)
+
+
+class Relocation:
+    """Windowed detector over daily resting places."""
+
+    kind = KIND
+
+    def __init__(self, params: RelocationParams = RelocationParams()) -> None:
+        self.params = params
+
+    def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
+        p = self.params
+        if ctx.asset_class == "ship" or ctx.stationary:
+            return None
+        lat_b = s.rest_lat[p.baseline_from : p.baseline_to]
+        lon_b = s.rest_lon[p.baseline_from : p.baseline_to]
+        ok = ~np.isnan(lat_b)
+        if int(ok.sum()) < p.min_baseline_days:
+            return None
+        home = (float(np.median(lat_b[ok])), float(np.median(lon_b[ok])))
+        away: list[float] = []
+        for d in range(p.baseline_from):
+            if np.isnan(s.rest_lat[d]):
+                if d < p.enter_days:
+                    continue
+                break
+            km = haversine_m(home[0], home[1], s.rest_lat[d], s.rest_lon[d]) / 1000.0
+            away.append(km)
+        recent = [
+            (float(s.rest_lat[d]), float(s.rest_lon[d]))
+            for d in range(p.enter_days)
+            if not np.isnan(s.rest_lat[d])
+        ]
+        if not away:
+            return None
+        latest_km = away[0]
+        if was_active:
+            active = latest_km > p.leave_km
+        else:
+            if len(recent) < p.enter_days - 1 or len(away) < p.enter_days - 1:
+                return None
+            site = (float(np.median([r[0] for r in recent])),
+                    float(np.median([r[1] for r in recent])))  # fmt: skip
+            compact = all(
+                haversine_m(site[0], site[1], a, b) / 1000 <= p.site_km for a, b in recent
+            )
+            active = compact and all(km > p.enter_km for km in away[: p.enter_days])
+            if not active:
+                return None
+        days_away = 0
+        for km in away:
+            if km <= p.enter_km:
+                break
+            days_away += 1
+        level = level_by_thresholds(latest_km, p.levels_km) or Level.WATCH
+        if days_away >= p.long_days:
+            level = level.up()
+        return Signal(
+            kind=KIND,
+            device_id=s.device_id,
+            asset_id=ctx.asset_id,
+            ts=s.now,
+            active=active,
+            level=level,
+            magnitude=latest_km,
+            since=s.now - timedelta(days=max(days_away, 1)) if active else None,
+            evidence={
+                "home": [round(home[0], 6), round(home[1], 6)],
+                "rest_km_from_home": [round(k, 2) for k in away],
+                "thresholds": {"enter_km": p.enter_km, "leave_km": p.leave_km,
+                               "enter_days": p.enter_days, "site_km": p.site_km,
+                               "levels_km": list(p.levels_km)},
+            },
+        )  # fmt: skip

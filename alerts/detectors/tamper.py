@@ -1,0 +1,152 @@
+"""``tamper``: power cut, antenna cut, case opened, running on backup battery.
+
+Evidence comes from the reading itself (``tamper``, ``ext_power`` false, and
+the alarms ``main_power_lost``, ``antenna_cut``, ``antenna_short``,
+``case_opened``, ``gnss_fault``). The condition enters after ``confirm``
+consecutive readings carry evidence and leaves after ``clear`` consecutive
+clean readings, so one glitchy frame neither raises nor clears it.
+
+Level: backup battery / main power lost → yellow; antenna, GNSS fault, case
+opened or tamper switch → orange; one level up after 6 h, red after 24 h.
+
+Example::
+
+    >>> det = Tamper()
+    >>> state, signals = det.step(det.initial(), make_reading(ext_power=False), ctx)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Final
+
+from alerts.detectors.base import (
+    DeviceContext,
+    Level,
+    Signal,
+    epoch,
+    from_epoch,
+    reading_evidence,
+)
+from telemetry.model import Reading
+
+KIND = "tamper"
+
+_SEVERITY: Final = {
+    "backup_battery": Level.YELLOW,
+    "main_power_lost": Level.YELLOW,
+    "antenna_cut": Level.ORANGE,
+    "antenna_short": Level.ORANGE,
+    "gnss_fault": Level.ORANGE,
+    "case_opened": Level.ORANGE,
+    "tamper": Level.ORANGE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TamperParams:
+    confirm: int = 2
+    clear: int = 3
+    up_after_s: float = 6 * 3600.0
+    red_after_s: float = 86400.0
+    refresh_s: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class TamperState:
+    last_ts: float = 0.0
+    bad_n: int = 0
+    clean_n: int = 0
+    since: float | None = None
+    active: bool = False
+    level: int = 0
+    last_emit: float = 0.0
+    flags: tuple[str, ...] = ()
+
+
+def tamper_flags(r: Reading) -> tuple[str, ...]:
+    """The tamper evidence one reading carries, sorted."""
+    flags = {a for a in r.alarms if a in _SEVERITY}
+    if r.tamper:
+        flags.add("tamper")
+    if r.ext_power is False:
+        flags.add("backup_battery")
+    return tuple(sorted(flags))
+
+
+class Tamper:
+    """Streaming detector over each reading's tamper evidence."""
+
+    kind = KIND
+    state_type = TamperState
+
+    def __init__(self, params: TamperParams = TamperParams()) -> None:
+        self.params = params
+
+    def initial(self) -> TamperState:
+        return TamperState()
+
+    def _level(self, flags: tuple[str, ...], duration: float) -> Level:
+        base = max((_SEVERITY[f] for f in flags), default=Level.YELLOW)
+        if duration >= self.params.red_after_s:
+            return Level.RED
+        if duration >= self.params.up_after_s:
+            return base.up()
+        return base
+
+    def step(
+        self, state: TamperState, r: Reading, ctx: DeviceContext
+    ) -> tuple[TamperState, list[Signal]]:
+        p = self.params
+        t = epoch(r.ts)
+        if t <= state.last_ts:
+            return state, []  # late frames: hysteresis counts follow event order only
+        flags = tamper_flags(r)
+        if flags:
+            since = state.since if state.since is not None else t
+            seen = tuple(sorted(set(state.flags) | set(flags)))
+            state = replace(
+                state, last_ts=t, bad_n=state.bad_n + 1, clean_n=0, since=since, flags=seen
+            )
+            if not state.active and state.bad_n < p.confirm:
+                return state, []
+            level = max(Level(max(state.level, 1)), self._level(seen, t - since))
+            if not state.active or level > state.level or t - state.last_emit >= p.refresh_s:
+                state = replace(state, active=True, level=int(level), last_emit=t)
+                return state, [self._signal(r, ctx, True, level, since, seen)]
+            return state, []
+        if not state.active:
+            return replace(state, last_ts=t, bad_n=0, since=None, flags=()), []
+        state = replace(state, last_ts=t, clean_n=state.clean_n + 1, bad_n=0)
+        if state.clean_n < p.clear:
+            return state, []
+        assert state.since is not None
+        sig = self._signal(r, ctx, False, Level(state.level), state.since, state.flags)
+        return TamperState(last_ts=t), [sig]
+
+    def _signal(
+        self,
+        r: Reading,
+        ctx: DeviceContext,
+        active: bool,
+        level: Level,
+        since: float,
+        flags: tuple[str, ...],
+    ) -> Signal:
+        p = self.params
+        return Signal(
+            kind=KIND,
+            device_id=r.device_id,
+            asset_id=ctx.asset_id,
+            ts=r.ts,
+            active=active,
+            level=level,
+            magnitude=epoch(r.ts) - since,
+            since=from_epoch(since),
+            evidence={
+                "reading": reading_evidence(r),
+                "flags": list(flags),
+                "thresholds": {"confirm_readings": p.confirm, "clear_readings": p.clear,
+                               "up_after_s": p.up_after_s, "red_after_s": p.red_after_s},
+            },
+        )  # fmt: skip
