@@ -21,6 +21,8 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "db": ("telemetry.cli:db", "Create or upgrade the database schema."),
     "status": ("assetwatch.status:status", "Counts of devices, readings, rejects and open alerts."),
     "bench": ("assetwatch.bench:bench", "Run a benchmark (store, ingest, ...)."),
+    "registry": ("collateral.cli:registry", "Import/export the collateral registry; conflicts."),
+    "audit": ("collateral.cli:audit", "Verify the tamper-evident audit chain."),
     "ingest": ("ingest.cli:ingest", "Take telemetry from MQTT into the database."),
     "broker": ("assetwatch.broker_cli:broker", "Terminal MQTT credentials and broker ACLs."),
     "run": ("assetwatch.run:run", "Run ingest, detectors and gateway (production entry point)."),
