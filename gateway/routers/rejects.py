@@ -1,0 +1,109 @@
+"""Dead letters and quarantined readings: list, inspect, release (admin, provisioner)."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from gateway.deps import ConnDep, Operator
+from gateway.errors import NotFound, Unavailable
+from gateway.pagination import Page, PageDep, make_page
+from gateway.rows import fetch_all, fetch_one
+from gateway.schemas import RowId
+
+router = APIRouter(prefix="/api", tags=["rejects"])
+
+
+def payload_view(payload: bytes | None) -> dict[str, Any]:
+    """A payload as text when it is UTF-8, else base64, with its size."""
+    if payload is None:
+        return {"payload_bytes": 0, "payload_text": None, "payload_base64": None}
+    data = bytes(payload)
+    try:
+        text: str | None = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    return {
+        "payload_bytes": len(data),
+        "payload_text": text,
+        "payload_base64": None if text is not None else base64.b64encode(data).decode(),
+    }
+
+
+@router.get("/dead-letters", response_model=Page[dict[str, Any]])
+def list_dead_letters(
+    conn: ConnDep,
+    user: Operator,
+    page: PageDep,
+    stage: Annotated[str | None, Query(pattern="^(decode|validate|identify|write)$")] = None,
+    device_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[Any]:
+    """Rejected messages, newest first, with the stage and reason."""
+    rows = fetch_all(
+        conn,
+        "dead_letters_page",
+        {"stage": stage, "device_id": device_id, "limit": page.limit + 1, "offset": page.offset},
+    )
+    return make_page(rows, page)
+
+
+@router.get("/dead-letters/{dead_letter_id}")
+def get_dead_letter(conn: ConnDep, user: Operator, dead_letter_id: RowId) -> dict[str, Any]:
+    """One rejected message with its payload."""
+    row = fetch_one(conn, "dead_letter_get", {"id": dead_letter_id})
+    if row is None:
+        raise NotFound(f"no dead letter {dead_letter_id}")
+    return {**row, **payload_view(row.pop("payload"))}
+
+
+@router.get("/quarantine", response_model=Page[dict[str, Any]])
+def list_quarantine(
+    conn: ConnDep,
+    user: Operator,
+    page: PageDep,
+    pending: bool = True,
+    identifier: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[Any]:
+    """Readings from unregistered terminals, waiting for the terminal to be registered."""
+    rows = fetch_all(
+        conn,
+        "quarantine_page",
+        {
+            "pending": pending,
+            "identifier": identifier,
+            "limit": page.limit + 1,
+            "offset": page.offset,
+        },
+    )
+    return make_page(rows, page)
+
+
+@router.get("/quarantine/{quarantine_id}")
+def get_quarantined(conn: ConnDep, user: Operator, quarantine_id: RowId) -> dict[str, Any]:
+    """One quarantined message with its payload."""
+    row = fetch_one(conn, "quarantine_get", {"id": quarantine_id})
+    if row is None:
+        raise NotFound(f"no quarantined message {quarantine_id}")
+    return {**row, **payload_view(row.pop("payload"))}
+
+
+@router.post("/quarantine/release")
+def release(conn: ConnDep, user: Operator) -> dict[str, Any]:
+    """Re-identify quarantined messages against the registry and store those now known."""
+    try:
+        fn = importlib.import_module("ingest.quarantine").release
+    except (ImportError, AttributeError) as exc:
+        raise Unavailable(
+            "quarantine release is not available (ingest.quarantine.release)"
+        ) from exc
+    result = fn(conn, note=f"released by {user.name} via the gateway")
+    if isinstance(result, dict):
+        return result
+    if hasattr(result, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(result)
+    return {"released": result}
