@@ -26,6 +26,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "ingest": ("ingest.cli:ingest", "Take telemetry from MQTT into the database."),
     "broker": ("assetwatch.broker_cli:broker", "Terminal MQTT credentials and broker ACLs."),
     "run": ("assetwatch.run:run", "Run ingest, detectors and gateway (production entry point)."),
+    "demo": ("assetwatch.demo:demo", "Start a self-contained demo on embedded servers."),
 }
 
 
