@@ -27,6 +27,8 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "broker": ("assetwatch.broker_cli:broker", "Terminal MQTT credentials and broker ACLs."),
     "run": ("assetwatch.run:run", "Run ingest, detectors and gateway (production entry point)."),
     "demo": ("assetwatch.demo:demo", "Start a self-contained demo on embedded servers."),
+    "gateway": ("gateway.cli:gateway", "Manage the HTTP gateway: API keys and webhooks."),
+    "serve": ("gateway.cli:serve", "Run the HTTP API, live alert feed and dashboard."),
 }
 
 

@@ -181,6 +181,7 @@ class ReleaseIn(BaseModel):
 
 class AcknowledgeIn(BaseModel):
     note: Annotated[str, Field(max_length=2000)] | None = None
+    assignee: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
 class AssignIn(BaseModel):
@@ -190,6 +191,7 @@ class AssignIn(BaseModel):
 class ResolveIn(BaseModel):
     outcome: Literal["confirmed", "false_alarm", "explained"]
     note: Annotated[str, Field(min_length=1, max_length=2000)]
+    assignee: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
 
 class KeyIn(BaseModel):

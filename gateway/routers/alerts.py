@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from gateway.deps import ConnDep, PostLoan
-from gateway.errors import NotFound, Unavailable
+from gateway.errors import Conflict, NotFound, Unavailable
 from gateway.pagination import Page, PageDep, make_page
 from gateway.rows import fetch_all, fetch_one
 from gateway.schemas import AcknowledgeIn, AssignIn, ResolveIn, RowId
@@ -89,6 +89,10 @@ def _lifecycle(name: str) -> Any:
         raise Unavailable(f"alert triage is not available yet (alerts.lifecycle.{name})") from exc
 
 
+def _optional(name: str) -> Any:
+    return getattr(importlib.import_module("alerts.lifecycle"), name, None)
+
+
 def _after(conn: ConnDep, alert_id: int) -> dict[str, Any]:
     row = fetch_one(conn, "alert_get", {"id": alert_id})
     if row is None:
@@ -102,19 +106,37 @@ def acknowledge(
 ) -> dict[str, Any]:
     """Mark an open alert as seen by a person (409 if it is not open)."""
     note = body.note if body else None
-    _lifecycle("acknowledge")(conn, alert_id, by=user.name, note=note)
+    assignee = body.assignee if body else None
+    _lifecycle("acknowledge")(conn, alert_id, actor=user.name, note=note, assignee=assignee)
     return _after(conn, alert_id)
 
 
 @router.post("/{alert_id}/assign")
 def assign(conn: ConnDep, user: PostLoan, alert_id: RowId, body: AssignIn) -> dict[str, Any]:
-    """Give an unresolved alert to someone to investigate."""
-    _lifecycle("assign")(conn, alert_id, body.assignee, by=user.name)
+    """Give an alert to someone to investigate; assigning an open alert acknowledges it."""
+    status = _after(conn, alert_id)["status"]
+    if status == "open":
+        _lifecycle("acknowledge")(conn, alert_id, actor=user.name, assignee=body.assignee)
+    else:
+        # alerts.lifecycle has no separate reassignment yet; say so instead of guessing.
+        assign_fn = _optional("assign")
+        if assign_fn is None:
+            raise Conflict(
+                f"alert {alert_id} is {status}; it can be assigned when acknowledged or resolved"
+            )
+        assign_fn(conn, alert_id, actor=user.name, assignee=body.assignee)
     return _after(conn, alert_id)
 
 
 @router.post("/{alert_id}/resolve")
 def resolve(conn: ConnDep, user: PostLoan, alert_id: RowId, body: ResolveIn) -> dict[str, Any]:
     """Close an alert with an outcome (confirmed, false_alarm, explained) and a note."""
-    _lifecycle("resolve")(conn, alert_id, body.outcome, note=body.note, by=user.name)
+    _lifecycle("resolve")(
+        conn,
+        alert_id,
+        actor=user.name,
+        outcome=body.outcome,
+        note=body.note,
+        assignee=body.assignee,
+    )
     return _after(conn, alert_id)

@@ -94,3 +94,61 @@ def test_webhook_subscriptions_are_admin_only_and_validated(
     assert "secret" not in r.json()
     bad = client.post("/api/webhooks", json={**body, "url": "ftp://x"}, headers=auth(keys["admin"]))
     assert bad.status_code == 422
+
+
+def test_triage_acknowledge_assign_resolve(env: tuple[TestClient, dict[str, str], str]) -> None:
+    client, keys, url = env
+    with db(url) as conn:
+        alert_id = insert_alert(conn)
+    pl = auth(keys["post_loan"])
+    r = client.post(f"/api/alerts/{alert_id}/acknowledge", json={"note": "looking"}, headers=pl)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "acknowledged"
+    again = client.post(f"/api/alerts/{alert_id}/acknowledge", headers=pl)
+    assert again.status_code == 409
+    assert "acknowledged" in again.json()["detail"]
+    bad = client.post(f"/api/alerts/{alert_id}/resolve", json={"outcome": "maybe"}, headers=pl)
+    assert bad.status_code == 422
+    r = client.post(
+        f"/api/alerts/{alert_id}/resolve",
+        json={"outcome": "false_alarm", "note": "GPS drift at the depot"},
+        headers=pl,
+    )
+    assert r.json()["status"] == "resolved"
+    assert r.json()["outcome"] == "false_alarm"
+    events = client.get("/api/feed/alerts/events?after=0", headers=pl).json()
+    assert [e["type"] for e in events] == ["raised", "acknowledged", "resolved"]
+    assert client.post("/api/alerts/999999/acknowledge", headers=pl).status_code == 404
+
+
+def _sse_ids(client: TestClient, token: str, *, limit: int, **kw: object) -> list[int]:
+    params: dict[str, object] = {"limit": limit}
+    headers = auth(token)
+    if "after" in kw:
+        params["after"] = kw["after"]
+    if "last_id" in kw:
+        headers["Last-Event-ID"] = str(kw["last_id"])
+    ids: list[int] = []
+    with client.stream("GET", "/api/feed/alerts", params=params, headers=headers) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        for line in resp.iter_lines():
+            if line.startswith("id: "):
+                ids.append(int(line[4:]))
+    return ids
+
+
+def test_feed_resumes_from_last_event_id(env: tuple[TestClient, dict[str, str], str]) -> None:
+    client, keys, url = env
+    with db(url) as conn:
+        ids = [insert_alert(conn, asset_id=a) for a in ("A001", "A002")]
+        from tests.support.gateway import add_event
+
+        add_event(conn, ids[0], "escalated")
+    token = keys["post_loan"]
+    first = _sse_ids(client, token, limit=2, after=0)
+    assert len(first) == 2
+    rest = _sse_ids(client, token, limit=1, last_id=first[-1])
+    assert rest[0] > first[-1]
+    assert sorted([*first, *rest]) == [*first, *rest]
+    assert client.get("/api/feed/alerts", headers=auth(keys["credit"])).status_code == 403
