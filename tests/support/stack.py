@@ -122,7 +122,7 @@ def reading(device_id: str, seq: int, *, t0: datetime | None = None, **kw: Any) 
 
 def count(db_url: str, sql: str, params: tuple[Any, ...] = ()) -> int:
     with psycopg.connect(db_url, connect_timeout=3) as conn:
-        row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
+        row = conn.execute(sql, params).fetchone()
         return int(row[0]) if row else 0
 
 
