@@ -21,12 +21,13 @@ from telemetry.errors import TelemetryError
 
 def _fail(exc: Exception, as_json: bool) -> None:
     if as_json:
-        problems = [
-            {"where": p.where, "reason": p.reason}
-            for p in getattr(exc, "problems", ())
-        ]
-        click.echo(json.dumps({"ok": False, "error": str(exc).splitlines()[0],
-                               "problems": problems}, ensure_ascii=False))
+        problems = [{"where": p.where, "reason": p.reason} for p in getattr(exc, "problems", ())]
+        click.echo(
+            json.dumps(
+                {"ok": False, "error": str(exc).splitlines()[0], "problems": problems},
+                ensure_ascii=False,
+            )
+        )
         sys.exit(1)
     raise click.ClickException(str(exc)) from exc
 
@@ -47,15 +48,23 @@ def registry() -> None:
 
 @registry.command("import")
 @click.argument("file")
-@click.option("--csv", "as_csv", is_flag=True,
-              help="FILE is an assets CSV (default: guessed from the .csv extension).")
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="FILE is an assets CSV (default: guessed from the .csv extension).",
+)
 @click.option("--by", "actor", default="import", show_default=True, help="Who makes the change.")
-@click.option("--allow-conflicts", is_flag=True,
-              help="Accept double pledges/bindings as flagged conflicts instead of refusing.")
+@click.option(
+    "--allow-conflicts",
+    is_flag=True,
+    help="Accept double pledges/bindings as flagged conflicts instead of refusing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_(ctx: click.Context, file: str, as_csv: bool, actor: str, allow_conflicts: bool,
-            as_json: bool) -> None:
+def import_(
+    ctx: click.Context, file: str, as_csv: bool, actor: str, allow_conflicts: bool, as_json: bool
+) -> None:
     """Apply a registry file (JSON) or an assets CSV; a file with any problem applies nothing."""
     text = _read(file)
     try:
@@ -73,10 +82,12 @@ def import_(ctx: click.Context, file: str, as_csv: bool, actor: str, allow_confl
         click.echo(canonical_json({"ok": True, **result.as_dict()}))
         return
     for section in result.inserted:
-        click.echo(f"{section}: {result.inserted.get(section, 0)} new, "
-                   f"{result.updated.get(section, 0)} updated, "
-                   f"{result.closed.get(section, 0)} closed, "
-                   f"{result.unchanged.get(section, 0)} unchanged")
+        click.echo(
+            f"{section}: {result.inserted.get(section, 0)} new, "
+            f"{result.updated.get(section, 0)} updated, "
+            f"{result.closed.get(section, 0)} closed, "
+            f"{result.unchanged.get(section, 0)} unchanged"
+        )
     for c in result.flagged:
         click.echo(f"FLAGGED double pledge: {c.detail}")
     click.echo(f"audit head {result.audit_head}")
@@ -141,8 +152,11 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option("--expect-head", default=None,
-              help="Head hash kept outside the database; a rewritten chain then shows too.")
+@click.option(
+    "--expect-head",
+    default=None,
+    help="Head hash kept outside the database; a rewritten chain then shows too.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def verify(ctx: click.Context, expect_head: str | None, as_json: bool) -> None:
@@ -161,4 +175,3 @@ def verify(ctx: click.Context, expect_head: str | None, as_json: bool) -> None:
         click.echo("chain intact" if report.ok else f"{len(report.findings)} finding(s)")
     if not report.ok:
         sys.exit(1)
-

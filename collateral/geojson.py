@@ -34,6 +34,7 @@ MAX_ZONE_RADIUS_M: Final = 3_000_000.0
 #: With a declared base: as given farther than this, swapped within NEAR -> swapped.
 _SWAP_FAR_M: Final = 1_000_000.0
 _SWAP_NEAR_M: Final = 100_000.0
+_SLIVER: Final = 2e-5
 _POINT_IN_MSG: Final = re.compile(r"\[\s*(-?[\d.eE+-]+)\s+(-?[\d.eE+-]+)\s*\]")
 
 
@@ -153,8 +154,11 @@ def parse_zone_geometry(geometry: object, *, base: tuple[float, float] | None = 
                 raise GeoJSONError(
                     f"{prefix}[{r}]: ring self-intersects{_problem_point(msg, proj)}"
                 )
-            if Polygon(lr).area <= 0.0:
-                raise GeoJSONError(f"{prefix}[{r}]: ring has no area")
+            poly_r = Polygon(lr)
+            # A sliver thinner than ~1/10,000 of its length is positions on a line
+            # (the projection's curvature gives such a "ring" a tiny area).
+            if poly_r.area <= _SLIVER * poly_r.length**2:
+                raise GeoJSONError(f"{prefix}[{r}]: ring has no area (its positions lie on a line)")
             rings.append(lr)
         shell = Polygon(rings[0])
         for h, hole in enumerate(rings[1:], start=1):

@@ -25,7 +25,8 @@ DATA = Path(__file__).parent.parent / "data" / "collateral_registry.json"
 
 
 def _doc() -> dict[str, Any]:
-    return json.loads(DATA.read_text(encoding="utf-8"))
+    doc: dict[str, Any] = json.loads(DATA.read_text(encoding="utf-8"))
+    return doc
 
 
 def _norm(doc: dict[str, Any]) -> dict[str, Any]:
@@ -45,13 +46,15 @@ def test_import_export_round_trip_and_reimport_is_a_noop(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         res = registry.import_document(conn, load_json(DATA.read_text()), actor="test")
         conn.commit()
-        assert res.inserted["assets"] == 3 and res.inserted["bindings"] == 4
+        assert res.inserted["assets"] == 3
+        assert res.inserted["bindings"] == 4
         exported = registry.export_document(conn)
         assert _norm(exported) == _norm(_doc())
         head = audit.verify(conn).head_seq
         again = registry.import_document(conn, parse_document(exported), actor="test")
         conn.commit()
-        assert sum(again.inserted.values()) == 0 and sum(again.updated.values()) == 0
+        assert sum(again.inserted.values()) == 0
+        assert sum(again.updated.values()) == 0
         assert audit.verify(conn).head_seq == head  # nothing changed, nothing audited
 
 
@@ -66,7 +69,8 @@ def test_cli_import_export(db_url: str, tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert _norm(json.loads(target.read_text())) == _norm(_doc())
     out = runner.invoke(cli, ["audit", "verify", "--json"], env=env)
-    assert out.exit_code == 0 and json.loads(out.output)["ok"] is True
+    assert out.exit_code == 0
+    assert json.loads(out.output)["ok"] is True
 
 
 def test_a_failing_file_applies_nothing(db_url: str) -> None:
@@ -89,8 +93,15 @@ def test_double_pledge_of_the_same_vin_is_refused(db_url: str) -> None:
             "format": "assetwatch-registry/1",
             "borrowers": [{"id": "B009", "name": "Other Co"}],
             "loans": [{"id": "L009", "borrower_id": "B009", "amount": 5, "currency": "CNY"}],
-            "assets": [{"id": "A009", "borrower_id": "B009", "class": "vehicle", "name": "Same truck",
-                        "identity": {"vin": "lfwadrjf011002346"}}],
+            "assets": [
+                {
+                    "id": "A009",
+                    "borrower_id": "B009",
+                    "class": "vehicle",
+                    "name": "Same truck",
+                    "identity": {"vin": "lfwadrjf011002346"},
+                }
+            ],
             "pledges": [{"asset_id": "A009", "loan_id": "L009", "from": "2026-05-01T00:00:00Z"}],
         }
         with pytest.raises(DoublePledgeError, match="vin:LFWADRJF011002346"):
@@ -112,29 +123,45 @@ def test_overlapping_ear_tags_and_same_asset_twice(db_url: str) -> None:
         conn.commit()
         herd = copy.deepcopy(_doc()["assets"][2])
         herd.update(id="A010", identity={"ear_tags": [["CN330902000190", "CN330902000210"]]})
-        doc = {"format": "assetwatch-registry/1", "assets": [herd],
-               "pledges": [{"asset_id": "A010", "loan_id": "L001", "from": "2026-04-01T00:00:00Z"}]}
+        doc = {
+            "format": "assetwatch-registry/1",
+            "assets": [herd],
+            "pledges": [{"asset_id": "A010", "loan_id": "L001", "from": "2026-04-01T00:00:00Z"}],
+        }
         with pytest.raises(DoublePledgeError, match="ear tags"):
             registry.import_document(conn, parse_document(doc))
         conn.rollback()
         with pytest.raises(DoublePledgeError, match="asset A001 pledged to loans L001 and L002"):
-            registry.pledge(conn, "A001", "L002", at=datetime(2026, 7, 1, tzinfo=UTC), by="t", why="x")
+            registry.pledge(
+                conn, "A001", "L002", at=datetime(2026, 7, 1, tzinfo=UTC), by="t", why="x"
+            )
 
 
 def test_terminal_bound_to_two_assets_is_refused_and_rebinding_keeps_history(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
         registry.import_document(conn, load_json(DATA.read_text()))
         conn.commit()
-        doc = {"format": "assetwatch-registry/1", "bindings": [
-            {"device_id": "T001", "asset_id": "A002", "from": "2026-03-01T00:00:00Z"}]}
+        doc = {
+            "format": "assetwatch-registry/1",
+            "bindings": [{"device_id": "T001", "asset_id": "A002", "from": "2026-03-01T00:00:00Z"}],
+        }
         with pytest.raises(DoublePledgeError, match="terminal T001 bound to A001 and A002"):
             registry.import_document(conn, parse_document(doc))
         conn.rollback()
         with pytest.raises(DoublePledgeError):
-            registry.bind(conn, "T001", "A002", at=datetime(2026, 8, 1, tzinfo=UTC), by="ops",
-                          why="moved", replace_open=False)
+            registry.bind(
+                conn,
+                "T001",
+                "A002",
+                at=datetime(2026, 8, 1, tzinfo=UTC),
+                by="ops",
+                why="moved",
+                replace_open=False,
+            )
         conn.rollback()
-        registry.bind(conn, "T001", "A002", at=datetime(2026, 8, 1, tzinfo=UTC), by="ops", why="moved")
+        registry.bind(
+            conn, "T001", "A002", at=datetime(2026, 8, 1, tzinfo=UTC), by="ops", why="moved"
+        )
         conn.commit()
         idx = load_binding_index(conn)
         assert idx.asset_at("T001", datetime(2026, 7, 31, tzinfo=UTC)) == "A001"
@@ -153,9 +180,15 @@ def test_terminal_index_for_the_ingest(db_url: str) -> None:
         assert idx.device_for_jt808("00000000013800000001") == "T001"
         assert idx.device_for_mmsi(412345678) == "T002"
         assert idx.device_for_dev_eui("70B3D57ED0001234") == "T003"
-        assert idx.profile_of("T003") == {"lat": "latitude", "lon": "longitude",
-                                          "metrics.activity": "act", "metrics.body_temp_c": "temp"}
-        assert idx.info("T002") is not None and idx.info("T002").satellite  # type: ignore[union-attr]
+        assert idx.profile_of("T003") == {
+            "lat": "latitude",
+            "lon": "longitude",
+            "metrics.activity": "act",
+            "metrics.body_temp_c": "temp",
+        }
+        t002 = idx.info("T002")
+        assert t002 is not None
+        assert t002.satellite
         zones = load_zone_index(conn)
         assert zones.check("A001", 31.3, 121.5).inside
         assert not zones.check("A001", 30.0, 121.5).inside
@@ -173,7 +206,8 @@ def test_assets_csv_reports_every_bad_line_and_applies_nothing(db_url: str) -> N
         load_assets_csv(text)
     wheres = [p.where for p in err.value.problems]
     assert wheres == ["line 3", "line 4", "line 5"]
-    assert "vin 'BADVIN'" in str(err.value) and "class must be one of" in str(err.value)
+    assert "vin 'BADVIN'" in str(err.value)
+    assert "class must be one of" in str(err.value)
     assert "declared.base.lat" in str(err.value)
     good = "\n".join(text.splitlines()[:2]) + "\n"
     with psycopg.connect(db_url) as conn:
@@ -182,4 +216,5 @@ def test_assets_csv_reports_every_bad_line_and_applies_nothing(db_url: str) -> N
         conn.commit()
         assert res.inserted["assets"] == 1
         row = conn.execute("SELECT declared FROM assets WHERE id = 'A101'").fetchone()
-        assert row is not None and row[0]["working_days"] == [0, 1, 2, 3, 4]
+        assert row is not None
+        assert row[0]["working_days"] == [0, 1, 2, 3, 4]
