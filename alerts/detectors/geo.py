@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+import shapely
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 from shapely.prepared import PreparedGeometry, prep
 
 from alerts.detectors.base import EARTH_RADIUS_M, ZoneSpec
@@ -30,9 +31,9 @@ class _LocalZone:
         self.lat0, self.lon0 = float(c.y), float(c.x)
         self.kx = math.radians(1.0) * EARTH_RADIUS_M * math.cos(math.radians(self.lat0))
         ky = math.radians(1.0) * EARTH_RADIUS_M
-        self.geom: BaseGeometry = transform(
-            lambda x, y, z=None: ((x - self.lon0) * self.kx, (y - self.lat0) * ky), raw
-        )
+        scale = np.array([self.kx, ky])
+        origin = np.array([self.lon0, self.lat0])
+        self.geom: BaseGeometry = shapely.transform(raw, lambda xy: (xy - origin) * scale)
         self.prepared: PreparedGeometry = prep(self.geom)
 
     def distance_outside(self, lat: float, lon: float) -> float:

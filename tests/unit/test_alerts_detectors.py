@@ -1,0 +1,410 @@
+"""One contract test runs every detector through the same checks, plus detector specifics."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from alerts.detectors import (
+    Decline,
+    DeviceContext,
+    Fabrication,
+    Idle,
+    Level,
+    MovedWhileParked,
+    Offline,
+    Relocation,
+    Signal,
+    Spoofing,
+    Tamper,
+    ZoneExit,
+    ZoneSpec,
+)
+from alerts.detectors.daily import DailySeries, empty_series
+from alerts.detectors.double_pledge import ActiveBinding, AssetIdentity, find_conflicts
+from alerts.detectors.registry import StreamingDetector, WindowedDetector
+from alerts.detectors.state_codec import decode_state, encode_state, state_size
+from telemetry.model import Reading
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+BASE = (31.2304, 121.4737)
+ZONE = ZoneSpec(
+    "Z1",
+    {
+        "type": "Polygon",
+        "coordinates": [
+            [[121.42, 31.18], [121.52, 31.18], [121.52, 31.28], [121.42, 31.28], [121.42, 31.18]]
+        ],
+    },
+    200.0,
+)
+
+
+def parked(
+    n: int, *, start: datetime = T0, step_s: float = 60.0, seed: int = 1, **kw: Any
+) -> list[Reading]:
+    """A parked truck: GPS jitter of a few metres, occasional poor-hdop outliers."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        bad = rng.random() < 0.03
+        out.append(
+            Reading(
+                device_id="T1",
+                ts=start + timedelta(seconds=step_s * i),
+                seq=i,
+                lat=BASE[0] + rng.gauss(0, 4e-5) + (0.02 if bad else 0.0),
+                lon=BASE[1] + rng.gauss(0, 4e-5),
+                speed_kmh=0.0,
+                hdop=9.0 if bad else round(rng.uniform(0.7, 1.6), 2),
+                sats=10,
+                engine_hours=1200.0,
+                odometer_km=50_000.0,
+                battery_v=round(12.6 + rng.gauss(0, 0.05), 2),
+                ext_power=True,
+                **kw,
+            )
+        )
+    return out
+
+
+def drive(r0: Reading, n: int, dlat: float, dlon: float, *, step_s: float = 60.0) -> list[Reading]:
+    """Move from r0 by (dlat, dlon) per reading, then keep the position with jitter."""
+    rng = random.Random(7)
+    out = []
+    lat, lon = r0.lat or 0.0, r0.lon or 0.0
+    odo = r0.odometer_km or 0.0
+    for i in range(n):
+        lat += dlat
+        lon += dlon
+        odo += 1.0
+        out.append(
+            replace(
+                r0,
+                ts=r0.ts + timedelta(seconds=step_s * (i + 1)),
+                seq=(r0.seq or 0) + i + 1,
+                lat=lat + rng.gauss(0, 3e-5),
+                lon=lon + rng.gauss(0, 3e-5),
+                speed_kmh=40.0,
+                hdop=1.0,
+                odometer_km=odo,
+                engine_hours=1200 + i / 60,
+            )
+        )
+    return out
+
+
+def then(rs: list[Reading], more: list[Reading]) -> list[Reading]:
+    """Shift ``more`` to start right after ``rs``."""
+    shift = rs[-1].ts - more[0].ts + timedelta(seconds=60)
+    return rs + [replace(r, ts=r.ts + shift) for r in more]
+
+
+CTX = DeviceContext("T1", asset_id="A1", zones=(ZONE,))
+STATIONARY = DeviceContext("T1", asset_id="A1", zones=(ZONE,), stationary=True)
+
+
+def _zone_incident() -> list[Reading]:
+    base = parked(60)
+    out = drive(base[-1], 20, 0.0, 0.01)  # ~950 m per minute east: leaves the zone
+    stay = parked(60, start=out[-1].ts + timedelta(seconds=60), seed=3)
+    dlat = (out[-1].lat or 0.0) - BASE[0]
+    dlon = (out[-1].lon or 0.0) - BASE[1]
+    stay = [replace(r, lat=(r.lat or 0) + dlat, lon=(r.lon or 0) + dlon) for r in stay]
+    return base + out + stay
+
+
+def _moved_incident() -> list[Reading]:
+    base = parked(60)
+    out = drive(base[-1], 6, 0.005, 0.0)  # ~3.3 km north
+    tail = parked(30, start=out[-1].ts + timedelta(seconds=60), seed=4)
+    tail = [replace(r, lat=(r.lat or 0) + 0.03) for r in tail]
+    return base + out + tail
+
+
+def _tamper_incident() -> list[Reading]:
+    base = parked(60)
+    cut = [replace(r, ext_power=False, alarms=("main_power_lost",)) for r in parked(20, seed=5)]
+    return then(base, cut)
+
+
+def _spoof_incident() -> list[Reading]:
+    base = parked(60)
+    far = [replace(r, lat=(r.lat or 0) + 4.0) for r in parked(10, seed=6)]  # 440 km in a minute
+    return then(base, far)
+
+
+def _fabrication_incident() -> list[Reading]:
+    base = parked(120)
+    return then(base, base[20:60])  # replayed with new timestamps
+
+
+@dataclass(frozen=True)
+class StreamCase:
+    make: Callable[[], StreamingDetector]
+    ctx: DeviceContext
+    incident: Callable[[], list[Reading]]
+
+
+STREAM_CASES = {
+    "zone_exit": StreamCase(ZoneExit, CTX, _zone_incident),
+    "moved_while_parked": StreamCase(MovedWhileParked, STATIONARY, _moved_incident),
+    "tamper": StreamCase(Tamper, CTX, _tamper_incident),
+    "spoofing": StreamCase(Spoofing, CTX, _spoof_incident),
+    "fabrication": StreamCase(Fabrication, CTX, _fabrication_incident),
+}
+
+
+def run(det: StreamingDetector, rs: list[Reading], ctx: DeviceContext) -> tuple[Any, list[Signal]]:
+    state = det.initial()
+    out: list[Signal] = []
+    for r in rs:
+        state, sigs = det.step(state, r, ctx)
+        out.extend(sigs)
+    return state, out
+
+
+@pytest.mark.parametrize("kind", sorted(STREAM_CASES))
+def test_streaming_detector_contract(kind: str) -> None:
+    case = STREAM_CASES[kind]
+    det = case.make()
+    assert det.kind == kind
+    incident = case.incident()
+    # silent during warm-up: the first readings give no opinion
+    assert run(det, incident[:2], case.ctx)[1] == []
+    # silent on a quiet asset (jitter and poor fixes included), for hours
+    state, sigs = run(det, parked(600, seed=11), case.ctx)
+    assert sigs == []
+    assert state_size(state) <= 2048
+    # fires on its scripted incident, active first, with evidence and thresholds
+    state, sigs = run(det, incident, case.ctx)
+    assert sigs, f"{kind} did not fire on its incident"
+    first = sigs[0]
+    assert first.active
+    assert first.kind == kind
+    assert first.asset_id == "A1"
+    assert "thresholds" in first.evidence
+    assert state_size(state) <= 2048
+    # state survives pickle and the JSON checkpoint, mid-incident
+    half = len(incident) * 2 // 3
+    mid, _ = run(det, incident[:half], case.ctx)
+    for restored in (
+        pickle.loads(pickle.dumps(mid)),
+        decode_state(det.state_type, encode_state(mid)),
+    ):
+        assert restored == mid
+        a, b = mid, restored
+        sa: list[Signal] = []
+        sb: list[Signal] = []
+        for r in incident[half:]:
+            a, s1 = det.step(a, r, case.ctx)
+            b, s2 = det.step(b, r, case.ctx)
+            sa += s1
+            sb += s2
+        assert sa == sb
+    # input not mutated
+    before = copy.deepcopy(mid)
+    r = incident[half]
+    r_before = repr(r)
+    det.step(mid, r, case.ctx)
+    assert mid == before
+    assert repr(r) == r_before
+
+
+def test_streaming_detectors_ignore_late_data_for_raising() -> None:
+    """A store-and-forward batch after the newest fix raises nothing complete data would not."""
+    det = ZoneExit()
+    rs = parked(60)
+    newest_first = [rs[-1], *rs[:-1]]
+    assert run(det, newest_first, CTX)[1] == []
+
+
+def test_zone_exit_ignores_poor_and_impossible_fixes() -> None:
+    rs = parked(100)
+    glitch = [
+        replace(r, lat=(r.lat or 0) + 0.3, hdop=1.0) if i % 17 == 5 else r for i, r in enumerate(rs)
+    ]
+    assert run(ZoneExit(), glitch, CTX)[1] == []
+    poor = [replace(r, lat=(r.lat or 0) + 0.3, hdop=12.0) for r in rs[:40]]
+    assert run(ZoneExit(), then(rs, poor), CTX)[1] == []
+
+
+def test_zone_exit_escalates_and_ends_with_hysteresis() -> None:
+    rs = _zone_incident()
+    back = [replace(r, lat=BASE[0], lon=BASE[1]) for r in parked(30, seed=9)]
+    state, sigs = run(ZoneExit(), then(rs, back), CTX)
+    active = [s for s in sigs if s.active]
+    assert active[0].level == Level.WATCH or active[0].level <= active[-1].level
+    assert max(s.level for s in active) >= Level.YELLOW  # ~9 km out: beyond 2 km
+    assert not sigs[-1].active
+    assert not state.active
+
+
+def test_tamper_single_glitch_is_ignored() -> None:
+    rs = parked(30)
+    rs[10] = replace(rs[10], ext_power=False)
+    assert run(Tamper(), rs, CTX)[1] == []
+
+
+def test_spoofing_counters_backwards_and_out_and_back_glitch() -> None:
+    rs = parked(30)
+    rs[15] = replace(rs[15], lat=(rs[15].lat or 0) + 3.0)  # single outlier, then back: a glitch
+    assert run(Spoofing(), rs, CTX)[1] == []
+    back = [replace(r, odometer_km=40_000.0) for r in parked(5, seed=2)]
+    sigs = run(Spoofing(), then(rs, back), CTX)[1]
+    assert sigs[0].evidence["anomalies"] == ["counter_backwards"]
+    assert sigs[0].level == Level.ORANGE
+
+
+# ---------------------------------------------------------------- windowed detectors
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def working_series(days: int = 35, *, seed: int = 3) -> DailySeries:
+    """A truck that works ~8 h on weekdays and rests at its depot."""
+    rng = np.random.default_rng(seed)
+    s = empty_series("T1", NOW, 35)
+    for d in range(days):
+        wd = s.weekday(d)
+        s.readings[d] = 900
+        s.operating_min[d] = max(0.0, rng.normal(480, 40)) if wd < 5 else rng.uniform(0, 20)
+        s.distance_m[d] = s.operating_min[d] * 500
+        s.rest_lat[d] = BASE[0] + rng.normal(0, 2e-4)
+        s.rest_lon[d] = BASE[1] + rng.normal(0, 2e-4)
+    return DailySeries(
+        s.device_id,
+        NOW,
+        s.readings,
+        s.operating_min,
+        s.moving_min,
+        s.distance_m,
+        s.rest_lat,
+        s.rest_lon,
+        NOW - timedelta(minutes=2),
+    )
+
+
+def _idle(s: DailySeries) -> DailySeries:
+    s.operating_min[:6] = 0.0
+    return s
+
+
+def _decline(s: DailySeries) -> DailySeries:
+    s.operating_min[:7] *= 0.4
+    return s
+
+
+def _relocated(s: DailySeries) -> DailySeries:
+    s.rest_lat[:4] += 0.5  # ~55 km north
+    return s
+
+
+def _offline(s: DailySeries) -> DailySeries:
+    return DailySeries(
+        s.device_id,
+        NOW,
+        s.readings,
+        s.operating_min,
+        s.moving_min,
+        s.distance_m,
+        s.rest_lat,
+        s.rest_lon,
+        NOW - timedelta(hours=5),
+    )
+
+
+WINDOW_CASES: dict[
+    str, tuple[Callable[[], WindowedDetector], Callable[[DailySeries], DailySeries]]
+] = {
+    "idle": (Idle, _idle),
+    "decline": (Decline, _decline),
+    "relocation": (Relocation, _relocated),
+    "offline": (Offline, _offline),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WINDOW_CASES))
+def test_windowed_detector_contract(kind: str) -> None:
+    make, incident = WINDOW_CASES[kind]
+    det = make()
+    ctx = DeviceContext("T1", asset_id="A1")
+    assert det.kind == kind
+    # warm-up: too little history gives no opinion
+    young = incident(working_series(5))
+    young = DailySeries(
+        young.device_id,
+        NOW,
+        young.readings,
+        young.operating_min,
+        young.moving_min,
+        young.distance_m,
+        young.rest_lat,
+        young.rest_lon,
+        None,
+    )
+    assert det.evaluate(young, ctx, False) is None
+    # quiet asset: silent over several seeds
+    for seed in range(5):
+        assert det.evaluate(working_series(seed=seed), ctx, False) is None
+    # fires on its incident
+    s = incident(working_series())
+    frozen = copy.deepcopy(s)
+    sig = det.evaluate(s, ctx, False)
+    assert sig is not None
+    assert sig.active
+    assert sig.kind == kind
+    assert "thresholds" in sig.evidence
+    # input not mutated; detector and series survive pickle with the same verdict
+    assert all(
+        np.array_equal(getattr(s, f), getattr(frozen, f), equal_nan=True)
+        for f in ("readings", "operating_min", "rest_lat", "rest_lon")
+    )
+    again = pickle.loads(pickle.dumps(det)).evaluate(pickle.loads(pickle.dumps(s)), ctx, False)
+    assert again == sig
+    # once open, the quiet series ends it (inactive signal)
+    end = det.evaluate(working_series(), ctx, True)
+    assert end is not None
+    assert not end.active
+
+
+def test_offline_respects_satellite_cadence() -> None:
+    s = _offline(working_series())  # silent 5 h
+    sat = DeviceContext("T1", asset_id="A1", expected_interval_s=12 * 3600, satellite=True)
+    assert Offline().evaluate(s, sat, False) is None
+    assert Offline().evaluate(s, DeviceContext("T1", expected_interval_s=30), False) is not None
+
+
+def test_idle_skips_declared_off_season() -> None:
+    s = _idle(working_series())
+    ctx = DeviceContext("T1", asset_id="A1", season_months=(1, 2, 3))  # NOW is in June
+    assert Idle().evaluate(s, ctx, False) is None
+
+
+def test_double_pledge_contract() -> None:
+    assets = [
+        AssetIdentity("A1", {"vin": "LFW1"}),
+        AssetIdentity("A2", {"vin": "lfw 1"}),
+        AssetIdentity("A3", {"ear_tags": [[100, 200]]}),
+        AssetIdentity("A4", {"ear_tags": [[150, 160]]}),
+        AssetIdentity("A5", {"vin": "X"}),
+    ]
+    quiet = find_conflicts(assets[4:], pledged={"A5"}, bindings=[], now=NOW)
+    assert quiet == []
+    sigs = find_conflicts(assets, pledged={"A1", "A2", "A3", "A4", "A5"}, bindings=[], now=NOW)
+    assert sorted(s.asset_id or "" for s in sigs) == ["A1", "A2", "A3", "A4"]
+    assert all(s.level == Level.RED and "thresholds" in s.evidence for s in sigs)
+    # not pledged: not a double pledge
+    assert find_conflicts(assets, pledged={"A1"}, bindings=[], now=NOW) == []
+    two = [ActiveBinding("T9", "A5", NOW), ActiveBinding("T9", "A6", NOW)]
+    sigs = find_conflicts([], pledged=set(), bindings=two, now=NOW)
+    assert [s.asset_id for s in sigs] == ["A5", "A6"]
+    assert sigs[0].level == Level.ORANGE
