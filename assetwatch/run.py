@@ -25,14 +25,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import FrameType
-from typing import Any, Final
+from typing import Final
 
 import click
 
 from assetwatch.errors import RunError
 from assetwatch.mqtt import target_from_settings
 from assetwatch.settings import Settings
+from telemetry.db import Conn, connect, database_url
+from telemetry.sqlfiles import query
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +43,9 @@ RoleFn = Callable[[Settings, threading.Event, threading.Event], None]
 """A role: ``(settings, stop_event, ready_event)``; blocks until ``stop_event`` is set."""
 
 ROLES: Final = ("ingest", "detect", "serve")
-DEFAULT_COMMIT_HOOK: Final = "alerts.hook:commit_hook"
-DETECT_ENTRY: Final = "alerts.service:run_detectors"
+DEFAULT_COMMIT_HOOK: Final = "alerts.streaming:commit_hook"
 MAX_BACKOFF_S: Final = 30.0
 HEALTHY_AFTER_S: Final = 60.0
-
-
-def _resolve(spec: str) -> Any:
-    module_name, _, attr = spec.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise RunError(f"{spec} is not available: {exc}") from exc
 
 
 def with_default_hook(settings: Settings) -> Settings:
@@ -78,10 +72,43 @@ def run_ingest(settings: Settings, stop: threading.Event, ready: threading.Event
     service.run(stop, ready)
 
 
+def detect_clock(conn: Conn, settings: Settings) -> datetime:
+    """The time a windowed pass runs at (see ``settings.detect_clock``)."""
+    wall = datetime.now(UTC)
+    if settings.detect_clock == "wall":
+        return wall
+    row = conn.execute(query("assetwatch", "event_clock")).fetchone()
+    newest = row[0] if row else None
+    return min(wall, newest) if isinstance(newest, datetime) else wall
+
+
 def run_detect(settings: Settings, stop: threading.Event, ready: threading.Event) -> None:
-    """The detect role: the alerts package's scheduled detectors until ``stop``."""
-    entry: RoleFn = _resolve(DETECT_ENTRY)
-    entry(settings, stop, ready)
+    """The detect role: a windowed pass every ``detect_interval_s`` until ``stop``.
+
+    Each pass runs in its own transaction; a failed pass is rolled back and
+    raised, so the supervisor logs it and starts the role again.
+    """
+    from alerts.windowed import run_pass
+
+    url = database_url(settings)
+    with connect(url, application_name="assetwatch-detect") as conn:
+        ready.set()
+        while not stop.is_set():
+            try:
+                now = detect_clock(conn, settings)
+                report = run_pass(conn, settings, now)
+                conn.commit()
+            except Exception:
+                conn.rollback()
+                raise
+            log.info(
+                "windowed pass at %s: %d devices, %d signals, %d alert changes",
+                now.isoformat(timespec="seconds"),
+                report.devices,
+                report.signals,
+                len(report.changes),
+            )
+            stop.wait(settings.detect_interval_s)
 
 
 def run_serve(settings: Settings, stop: threading.Event, ready: threading.Event) -> None:

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     detect_interval_s: float = Field(
         default=300.0, gt=0, description="how often the 'detect' role runs a windowed pass"
     )
+    detect_clock: str = Field(
+        default="wall",
+        pattern="^(wall|event)$",
+        description="'wall': windowed passes run at the server clock; 'event': at the newest "
+        "event time stored (capped by the clock), for replays and sped-up simulations",
+    )
     alerts_mqtt_client_id: str = Field(
         default="assetwatch-alerts", description="MQTT client id of the alert publisher"
     )

@@ -22,3 +22,6 @@ SELECT device_id, secret_hash FROM terminals ORDER BY device_id;
 
 -- name: set_terminal_secret
 UPDATE terminals SET secret_hash = %(secret_hash)s WHERE device_id = %(device_id)s;
+
+-- name: event_clock
+SELECT max(ts) FROM latest_state;
