@@ -81,15 +81,22 @@ def evaluate_devices(
     detectors: Sequence[WindowedDetector],
 ) -> list[Signal]:
     """Windowed signals for every device (pure: no database)."""
-    signals: list[Signal] = []
+    merged: dict[tuple[str, str], Signal] = {}
     for device_id, s in series.items():
         ctx = contexts.get(device_id) or DeviceContext(device_id)
         asset = ctx.asset_id or device_id
         for det in detectors:
             sig = det.evaluate(s, ctx, (asset, det.kind) in open_keys)
-            if sig is not None:
-                signals.append(sig)
-    return signals
+            if sig is None:
+                continue
+            # One verdict per (asset, kind): any terminal of the asset in the
+            # condition keeps it on (a second terminal still reporting must not
+            # end the first one's offline alert).
+            key = (asset, det.kind)
+            prev = merged.get(key)
+            if prev is None or (sig.active, sig.level) > (prev.active, prev.level):
+                merged[key] = sig
+    return list(merged.values())
 
 
 def registry_signals(conn: Conn, now: datetime, open_keys: set[tuple[str, str]]) -> list[Signal]:

@@ -24,11 +24,13 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "registry": ("collateral.cli:registry", "Import/export the collateral registry; conflicts."),
     "audit": ("collateral.cli:audit", "Verify the tamper-evident audit chain."),
     "ingest": ("ingest.cli:ingest", "Take telemetry from MQTT into the database."),
+    "simulate": ("simulators.cli:simulate", "Simulate terminal fleets with scripted incidents."),
     "broker": ("assetwatch.broker_cli:broker", "Terminal MQTT credentials and broker ACLs."),
     "run": ("assetwatch.run:run", "Run ingest, detectors and gateway (production entry point)."),
     "demo": ("assetwatch.demo:demo", "Start a self-contained demo on embedded servers."),
     "gateway": ("gateway.cli:gateway", "Manage the HTTP gateway: API keys and webhooks."),
     "serve": ("gateway.cli:serve", "Run the HTTP API, live alert feed and dashboard."),
+    "evaluate": ("alerts.cli:evaluate", "Score alerts against ground truth (or a simulated run)."),
 }
 
 

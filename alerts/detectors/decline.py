@@ -33,7 +33,7 @@ KIND = "decline"
 class DeclineParams:
     recent_days: int = 7
     baseline_to: int = 35
-    min_baseline_days: int = 14
+    min_baseline_days: int = 8
     min_recent_days: int = 4
     min_expected_min: float = 60.0
     enter_ratio: float = 0.6

@@ -34,9 +34,9 @@ KIND = "idle"
 
 @dataclass(frozen=True, slots=True)
 class IdleParams:
-    baseline_from: int = 7
+    baseline_from: int = 2
     baseline_to: int = 35
-    min_baseline_days: int = 10
+    min_baseline_days: int = 7
     min_expected_min: float = 60.0
     enter_frac: float = 0.1
     leave_frac: float = 0.5
@@ -52,27 +52,45 @@ class Idle:
     def __init__(self, params: IdleParams = IdleParams()) -> None:
         self.params = params
 
-    def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
+    def _run(
+        self, s: DailySeries, ctx: DeviceContext, base: dict[int, float]
+    ) -> tuple[int, float | None, int]:
+        """(idle expected days in a row, latest expected day's fraction, days spanned)."""
         p = self.params
-        reported = int(np.count_nonzero(s.readings[p.baseline_from : p.baseline_to] > 0))
-        if reported < p.min_baseline_days:
-            return None  # warm-up: no opinion
-        base = weekday_baseline(s, s.operating_min, p.baseline_from, p.baseline_to)
         run = 0
-        latest_frac: float | None = None
-        for d in range(p.baseline_from):
+        span = 0
+        latest: float | None = None
+        for d in range(s.days):
             expected = base.get(s.weekday(d), 0.0)
             if expected < p.min_expected_min or not in_season(s, ctx, d):
                 continue
             if s.readings[d] <= 0:
-                break  # silent day: offline's business, and the run cannot be judged
+                break  # a silent day is offline's business; the run cannot be judged past it
             frac = float(s.operating_min[d]) / expected
-            if latest_frac is None:
-                latest_frac = frac
-            if frac < p.enter_frac:
-                run += 1
-            else:
+            if latest is None:
+                latest = frac
+            if frac >= p.enter_frac:
                 break
+            run += 1
+            span = d + 1
+        return run, latest, span
+
+    def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
+        p = self.params
+        # The baseline leaves out the current idle run (found with a first guess
+        # that leaves out only the last ``baseline_from`` days).
+        first = p.baseline_from
+        base: dict[int, float] = {}
+        run, latest_frac = 0, None
+        for _ in range(2):
+            reported = int(np.count_nonzero(s.readings[first : p.baseline_to] > 0))
+            if reported < p.min_baseline_days:
+                return None  # warm-up: no opinion
+            base = weekday_baseline(s, s.operating_min, first, p.baseline_to)
+            run, latest_frac, span = self._run(s, ctx, base)
+            if span + 1 <= first:
+                break
+            first = span + 1
         if latest_frac is None:
             return None
         active = run >= p.enter_days
@@ -81,7 +99,7 @@ class Idle:
             run = max(run, 1)
         if not active and not was_active:
             return None
-        ops = s.operating_min[p.baseline_from : p.baseline_to]
+        ops = s.operating_min[first : p.baseline_to]
         level = level_by_thresholds(run, p.levels_days) or Level.WATCH
         return Signal(
             kind=KIND,
@@ -93,7 +111,7 @@ class Idle:
             magnitude=float(run),
             since=s.now - timedelta(days=run) if active else None,
             evidence={
-                "days": s.evidence(p.baseline_from),
+                "days": s.evidence(max(run, 1) + 1),
                 "weekday_baseline_min": {str(k): round(v, 1) for k, v in sorted(base.items())},
                 "baseline_mad_min": round(float(median_abs_deviation(ops)), 1),
                 "idle_expected_days": run,

@@ -5,8 +5,8 @@ did not move (hourly rollups with ``moving_minutes`` 0). The home site is the
 median resting place over the baseline days. The condition enters when each of
 the last ``enter_days`` days rests more than ``enter_km`` from home and within
 ``site_km`` of the other recent days (one new site, not a trip), and leaves
-when the latest resting place is back within ``leave_km`` of home. Ships are
-left to voyages and stationary assets to ``moved_while_parked``.
+when the latest resting place is back within ``leave_km`` of home. Sailing ships
+are left alone (a voyage is not a relocation); laid-up ones are judged.
 
 Level by distance from home: watch > 5 km, yellow > 20 km, orange > 100 km,
 red > 500 km; one level up after a week away.
@@ -52,7 +52,7 @@ class Relocation:
 
     def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
         p = self.params
-        if ctx.asset_class == "ship" or ctx.stationary:
+        if ctx.asset_class == "ship" and not ctx.stationary:
             return None
         lat_b = s.rest_lat[p.baseline_from : p.baseline_to]
         lon_b = s.rest_lon[p.baseline_from : p.baseline_to]

@@ -2,9 +2,11 @@
 
 Evidence comes from the reading itself (``tamper``, ``ext_power`` false, and
 the alarms ``main_power_lost``, ``antenna_cut``, ``antenna_short``,
-``case_opened``, ``gnss_fault``). The condition enters after ``confirm``
-consecutive readings carry evidence and leaves after ``clear`` consecutive
-clean readings, so one glitchy frame neither raises nor clears it.
+``case_opened``, ``gnss_fault``). A tamper switch, case, antenna or main-power
+alarm raises at once (a terminal cut off often sends only that last gasp);
+running on backup battery or a GNSS fault alone needs ``confirm`` consecutive
+readings. The condition leaves after ``clear`` consecutive clean readings, so
+one glitchy frame neither raises nor clears it.
 
 Level: backup battery / main power lost → yellow; antenna, GNSS fault, case
 opened or tamper switch → orange; one level up after 6 h, red after 24 h.
@@ -46,6 +48,9 @@ _SEVERITY: Final = {
 @dataclass(frozen=True, slots=True)
 class TamperParams:
     confirm: int = 2
+    immediate: frozenset[str] = frozenset(
+        {"tamper", "case_opened", "antenna_cut", "antenna_short", "main_power_lost"}
+    )
     clear: int = 3
     up_after_s: float = 6 * 3600.0
     red_after_s: float = 86400.0
@@ -108,7 +113,8 @@ class Tamper:
             state = replace(
                 state, last_ts=t, bad_n=state.bad_n + 1, clean_n=0, since=since, flags=seen
             )
-            if not state.active and state.bad_n < p.confirm:
+            hard = any(f in p.immediate for f in flags)
+            if not state.active and state.bad_n < p.confirm and not hard:
                 return state, []
             level = max(Level(max(state.level, 1)), self._level(seen, t - since))
             if not state.active or level > state.level or t - state.last_emit >= p.refresh_s:

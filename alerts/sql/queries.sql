@@ -198,3 +198,6 @@ WHERE valid_from <= %(now)s AND (valid_to IS NULL OR valid_to > %(now)s);
 
 -- name: registry_flagged_conflicts
 SELECT kind, key, asset_ids, device_id, detail FROM registry_conflicts;
+
+-- name: asset_count
+SELECT count(*) FROM assets;
