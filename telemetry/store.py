@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
 from assetwatch.settings import Settings
@@ -31,7 +32,6 @@ from telemetry.sqlfiles import query
 #: COPY types of the staging columns, in ``staging_copy`` order. Explicit types
 #: let psycopg pick binary dumpers without asking the server.
 _COPY_TYPES: Final = (
-    "int4",  # ord
     "text",  # device_id
     "timestamptz",  # ts
     "timestamptz",  # received_at
@@ -131,6 +131,9 @@ class ReadingWriter:
         self.max_future_skew = timedelta(seconds=settings.max_future_skew_s)
         self._clock = clock
         self._plain: weakref.WeakKeyDictionary[Conn, bool] = weakref.WeakKeyDictionary()
+        self.refresh_s = settings.rollup_refresh_s
+        self._refreshed: weakref.WeakKeyDictionary[Conn, datetime] = weakref.WeakKeyDictionary()
+        self._careful: weakref.WeakKeyDictionary[Conn, int] = weakref.WeakKeyDictionary()
 
     # --- validation ---------------------------------------------------------------
     def check(self, reading: Reading, *, now: datetime | None = None) -> None:
@@ -160,50 +163,101 @@ class ReadingWriter:
         Raises :class:`ReadingRangeError` for the first reading that fails
         :func:`~telemetry.model.check_reading` (use :meth:`split` first to keep
         the good ones), :class:`DatabaseUnavailable` when the connection breaks
-        and :class:`TelemetryError` for any other database error.
+        and :class:`TelemetryError` for any other database error. The
+        connection must be in transaction mode (psycopg's default) or inside
+        ``conn.transaction()``; the caller commits.
         """
         now = self._clock()
+        skew = self.max_future_skew
         for r in readings:
-            check_reading(r, now=now, max_future_skew=self.max_future_skew)
+            check_reading(r, now=now, max_future_skew=skew)
         if not readings:
             return WriteResult((), 0)
-        kept: list[Reading] = []
-        rows: list[tuple[Any, ...]] = []
-        seen: set[tuple[str, datetime, int]] = set()
-        for r in readings:
-            key = dedup_key(r)
-            ident = (r.device_id, r.ts, key)
-            if ident in seen:
-                continue  # the same reading twice in one batch
-            seen.add(ident)
-            rows.append(_row(len(kept), r, key))
-            kept.append(r)
+        batch = _prepare(readings)
         try:
-            dup_ords = self._write_rows(conn, rows)
+            inserted = self._write_batch(conn, batch)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"writing readings failed: {exc}") from exc
         except psycopg.Error as exc:
             raise TelemetryError(f"writing readings failed: {exc}") from exc
-        duplicates = len(readings) - len(kept) + len(dup_ords)
-        if not dup_ords:
-            return WriteResult(tuple(kept), duplicates)
-        inserted = tuple(r for i, r in enumerate(kept) if i not in dup_ords)
-        return WriteResult(inserted, duplicates)
+        return WriteResult(inserted, len(readings) - len(inserted))
 
-    def _write_rows(self, conn: Conn, rows: list[tuple[Any, ...]]) -> set[int]:
-        # No transaction block of our own: the statements join the caller's
-        # transaction (psycopg opens one implicitly), and the caller commits.
+    def _write_batch(self, conn: Conn, batch: _Batch) -> tuple[Reading, ...]:
+        if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
+            raise TelemetryError("ReadingWriter.write needs a transaction (the caller commits)")
+        inserted: tuple[Reading, ...] | None = None
+        if self._careful.get(conn, 0) == 0:
+            inserted = self._copy_direct(conn, batch)
+        if inserted is None:
+            inserted = self._insert_staged(conn, batch)
+            if len(inserted) < len(batch.readings):
+                # Redeliveries come in runs (a reconnect replays a window): stay
+                # on the duplicate-tolerant path for a while.
+                self._careful[conn] = _CAREFUL_BATCHES
+            else:
+                self._careful[conn] = max(0, self._careful.get(conn, 0) - 1)
+        with conn.cursor() as cur:
+            cur.execute(query("telemetry", "latest_prepare"))
+            with cur.copy(query("telemetry", "latest_copy")) as copy:
+                copy.set_types([*_COPY_TYPES, "timestamptz"])
+                for row in batch.latest_rows:
+                    copy.write_row(row)
+            cur.execute(query("telemetry", "latest_upsert"))
+            if self._is_plain(conn):
+                cur.execute(
+                    query("telemetry", "rollup_mark_dirty"),
+                    {"devices": list(batch.buckets_device), "hours": list(batch.buckets_hour)},
+                )
+                self._maybe_refresh(conn)
+        return inserted
+
+    def _copy_direct(self, conn: Conn, batch: _Batch) -> tuple[Reading, ...] | None:
+        """COPY straight into ``readings``; None if a row was already stored."""
+        with conn.cursor() as cur:
+            cur.execute(query("telemetry", "savepoint"))
+            try:
+                with cur.copy(query("telemetry", "readings_copy")) as copy:
+                    copy.set_types(list(_COPY_TYPES))
+                    for row in batch.rows:
+                        copy.write_row(row)
+            except psycopg.errors.UniqueViolation:
+                cur.execute(query("telemetry", "rollback_savepoint"))
+                cur.execute(query("telemetry", "release_savepoint"))
+                return None
+            cur.execute(query("telemetry", "release_savepoint"))
+        return batch.readings
+
+    def _insert_staged(self, conn: Conn, batch: _Batch) -> tuple[Reading, ...]:
+        """COPY into staging, then insert with ON CONFLICT DO NOTHING."""
         with conn.cursor() as cur:
             cur.execute(query("telemetry", "staging_prepare"))
             with cur.copy(query("telemetry", "staging_copy")) as copy:
                 copy.set_types(list(_COPY_TYPES))
-                for row in rows:
+                for row in batch.rows:
                     copy.write_row(row)
-            cur.execute(query("telemetry", "write_batch"), {"staged": len(rows)})
-            dup_ords = {int(r[0]) for r in cur.fetchall()}
-            if self._is_plain(conn):
-                cur.execute(query("telemetry", "rollup_maintain"))
-        return dup_ords
+            cur.execute(query("telemetry", "insert_staged"))
+            stored = {(str(d), ts, int(k)) for d, ts, k in cur.fetchall()}
+        if len(stored) == len(batch.rows):
+            return batch.readings
+        return tuple(
+            r
+            for r, row in zip(batch.readings, batch.rows, strict=True)
+            if (r.device_id, r.ts, row[-1]) in stored
+        )
+
+    def _maybe_refresh(self, conn: Conn) -> None:
+        """Plain layout: fold closed hours into the stored rollups every so often.
+
+        The counterpart of TimescaleDB's refresh policy, kept off the per-batch
+        path: a batch only marks the hours it touched, and queries compute
+        marked hours live, so answers never depend on when this runs.
+        """
+        now = self._clock()
+        last = self._refreshed.get(conn)
+        if last is not None and (now - last).total_seconds() < self.refresh_s:
+            return
+        self._refreshed[conn] = now
+        conn.execute(query("telemetry", "rollup_materialize_all"), {"now": now})
 
     def _is_plain(self, conn: Conn) -> bool:
         plain = self._plain.get(conn)
@@ -214,9 +268,60 @@ class ReadingWriter:
         return plain
 
 
-def _row(ord_: int, r: Reading, key: int) -> tuple[Any, ...]:
+#: After a batch with duplicates, this many batches skip the optimistic COPY.
+_CAREFUL_BATCHES: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    readings: tuple[Reading, ...]  # distinct readings, input order
+    rows: list[tuple[Any, ...]]  # their COPY rows
+    latest_rows: list[tuple[Any, ...]]  # newest row per device, + last_received_at
+    latest_devices: tuple[str, ...]
+    buckets_device: tuple[str, ...]  # (device, hour since epoch) pairs the batch touched
+    buckets_hour: tuple[int, ...]
+
+
+def _prepare(readings: Sequence[Reading]) -> _Batch:
+    """COPY rows, the newest row per device and the touched hours, in one pass."""
+    kept: list[Reading] = []
+    rows: list[tuple[Any, ...]] = []
+    seen: set[tuple[str, datetime, int]] = set()
+    newest: dict[str, int] = {}
+    received: dict[str, datetime] = {}
+    buckets: set[tuple[str, int]] = set()
+    for r in readings:
+        key = r.seq if r.seq is not None else dedup_key(r)
+        ident = (r.device_id, r.ts, key)
+        if ident in seen:
+            continue  # the same reading twice in one batch
+        seen.add(ident)
+        row = _row(r, key)
+        i = len(rows)
+        rows.append(row)
+        kept.append(r)
+        dev = r.device_id
+        j = newest.get(dev)
+        if j is None or (r.ts, key) > (rows[j][1], rows[j][-1]):
+            newest[dev] = i
+        if r.received_at is not None:
+            rx = received.get(dev)
+            if rx is None or r.received_at > rx:
+                received[dev] = r.received_at
+        buckets.add((dev, int(r.ts.timestamp()) // 3600))
+    latest_rows = [(*rows[j], received.get(dev)) for dev, j in newest.items()]
+    return _Batch(
+        readings=tuple(kept),
+        rows=rows,
+        latest_rows=latest_rows,
+        latest_devices=tuple(newest),
+        buckets_device=tuple(b[0] for b in buckets),
+        buckets_hour=tuple(b[1] for b in buckets),
+    )
+
+
+def _row(r: Reading, key: int) -> tuple[Any, ...]:
     return (
-        ord_,
         r.device_id,
         r.ts,
         r.received_at,
