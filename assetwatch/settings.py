@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     retention: str | None = Field(
         default=None, description="drop raw readings older than this (off by default)"
     )
+    rollup_refresh_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="plain PostgreSQL: the writer folds closed hours into the stored rollups"
+        " at most this often (queries see unfolded hours live either way)",
+    )
 
     # --- ingest --------------------------------------------------------------
     ingest_batch_size: int = Field(default=5000, ge=1, description="flush after this many readings")
