@@ -6,8 +6,10 @@ the displacement of the median of the last few good fixes from that anchor —
 displacement over a window, never instantaneous speed, so GPS drift and a ship
 swinging at anchor stay quiet. It enters above ``enter_m`` confirmed on
 ``confirm`` consecutive windows and leaves below ``leave_m`` (hysteresis).
+A ship at anchor swings on its chain around the anchor (chain plus hull length,
+several hundred metres), so ships use ``ship_enter_m`` / ``ship_leave_m``.
 
-Level by displacement: watch > 500 m, yellow > 2 km, orange > 10 km, red > 50 km.
+Level by displacement: watch > 500 m (ships 1 km), yellow > 2 km, orange > 10 km, red > 50 km.
 
 Example::
 
@@ -42,6 +44,8 @@ class MovedWhileParkedParams:
 
     enter_m: float = 500.0
     leave_m: float = 250.0
+    ship_enter_m: float = 1_000.0
+    ship_leave_m: float = 500.0
     warmup_fixes: int = 5
     window: int = 5
     window_slow: int = 3
@@ -109,8 +113,11 @@ class MovedWhileParked:
         assert anchor is not None
         mlat, mlon = _median_point(recent)
         disp = haversine_m(anchor[0], anchor[1], mlat, mlon)
+        ship = ctx.asset_class == "ship"
+        enter_m = p.ship_enter_m if ship else p.enter_m
+        leave_m = p.ship_leave_m if ship else p.leave_m
         if not state.active:
-            if disp < p.enter_m:
+            if disp < enter_m:
                 return replace(state, over_n=0, since=None), []
             start = state.since if state.since is not None else t
             n = state.over_n + 1
@@ -123,7 +130,7 @@ class MovedWhileParked:
             return state, [self._signal(r, ctx, True, level, disp, start, anchor)]
         since = state.since
         assert since is not None
-        if disp < p.leave_m:
+        if disp < leave_m:
             n = state.under_n + 1
             if n >= p.confirm:
                 sig = self._signal(r, ctx, False, Level(state.level), disp, since, anchor)
@@ -147,6 +154,7 @@ class MovedWhileParked:
         anchor: tuple[float, float],
     ) -> Signal:
         p = self.params
+        ship = ctx.asset_class == "ship"
         return Signal(
             kind=KIND,
             device_id=r.device_id,
@@ -160,7 +168,8 @@ class MovedWhileParked:
                 "reading": reading_evidence(r),
                 "anchor": list(anchor),
                 "displacement_m": round(disp, 1),
-                "thresholds": {"enter_m": p.enter_m, "leave_m": p.leave_m,
+                "thresholds": {"enter_m": p.ship_enter_m if ship else p.enter_m,
+                               "leave_m": p.ship_leave_m if ship else p.leave_m,
                                "levels_m": list(p.levels_m)},
             },
         )  # fmt: skip
