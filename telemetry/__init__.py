@@ -16,6 +16,17 @@ from __future__ import annotations
 
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, SchemaError, TelemetryError
 from telemetry.model import Reading, check_reading
+from telemetry.queries import (
+    DailySummary,
+    HourlyRollup,
+    LatestState,
+    Track,
+    TrackPoint,
+    daily_summary,
+    hourly_rollups,
+    latest_states,
+    track,
+)
 from telemetry.store import (
     DeadLetter,
     ReadingWriter,
@@ -28,18 +39,27 @@ from telemetry.store import (
 )
 
 __all__ = [
+    "DailySummary",
     "DatabaseUnavailable",
     "DeadLetter",
+    "HourlyRollup",
+    "LatestState",
     "Reading",
     "ReadingRangeError",
     "ReadingWriter",
     "Rejected",
     "SchemaError",
     "TelemetryError",
+    "Track",
+    "TrackPoint",
     "WriteResult",
     "check_reading",
+    "daily_summary",
     "dead_letter",
     "dead_letters",
     "dedup_key",
+    "hourly_rollups",
+    "latest_states",
     "materialize_rollups",
+    "track",
 ]

@@ -177,3 +177,39 @@ ROLLBACK TO SAVEPOINT aw_copy;
 
 -- name: release_savepoint
 RELEASE SAVEPOINT aw_copy;
+
+-- name: latest_states_all
+SELECT device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
+       ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper,
+       alarms, metrics, source, topic, message_id, late, last_received_at
+FROM latest_state
+ORDER BY device_id;
+
+-- name: latest_states_some
+SELECT device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
+       ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper,
+       alarms, metrics, source, topic, message_id, late, last_received_at
+FROM latest_state
+WHERE device_id = ANY(%(devices)s::text[])
+ORDER BY device_id;
+
+-- name: track_points
+-- A device's positions in [start, end), in event-time order.
+SELECT ts, lat, lon, speed_kmh, heading_deg
+FROM readings
+WHERE device_id = %(device)s AND ts >= %(start)s AND ts < %(end)s
+  AND lat IS NOT NULL AND lon IS NOT NULL
+ORDER BY ts, dedup_key;
+
+-- name: hourly_rows
+-- Stored hourly rollups (continuous aggregate or table + live view) of some
+-- devices for buckets starting in [since, end), in order.
+SELECT device_id, bucket, readings, moving_minutes, operating_minutes, distance_m,
+       max_speed_kmh, first_ts, last_ts, first_lat, first_lon, last_lat, last_lon,
+       engine_hours_first, engine_hours_last, avg_activity, avg_power_kw,
+       energy_kwh_first, energy_kwh_last, fuel_used_l_first, fuel_used_l_last,
+       idle_hours_first, idle_hours_last, avg_load_pct, avg_body_temp_c,
+       avg_silo_level_pct, min_battery_v
+FROM readings_hourly
+WHERE device_id = ANY(%(devices)s::text[]) AND bucket >= %(since)s AND bucket < %(end)s
+ORDER BY device_id, bucket;
