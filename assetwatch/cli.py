@@ -23,6 +23,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "bench": ("assetwatch.bench:bench", "Run a benchmark (store, ingest, ...)."),
     "registry": ("collateral.cli:registry", "Import/export the collateral registry; conflicts."),
     "audit": ("collateral.cli:audit", "Verify the tamper-evident audit chain."),
+    "provenance": ("collateral.cli:provenance", "Provenance report of an asset; verify one."),
     "ingest": ("ingest.cli:ingest", "Take telemetry from MQTT into the database."),
     "simulate": ("simulators.cli:simulate", "Simulate terminal fleets with scripted incidents."),
     "broker": ("assetwatch.broker_cli:broker", "Terminal MQTT credentials and broker ACLs."),

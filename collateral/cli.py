@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -174,4 +175,102 @@ def verify(ctx: click.Context, expect_head: str | None, as_json: bool) -> None:
             click.echo(f"{f.kind.upper()} at seq {f.seq}: {f.detail}")
         click.echo("chain intact" if report.ok else f"{len(report.findings)} finding(s)")
     if not report.ok:
+        sys.exit(1)
+
+
+class _ProvenanceGroup(click.Group):
+    """``provenance ASSET`` builds a report; ``provenance verify REPORT`` checks one."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["report", *args]
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_ProvenanceGroup)
+def provenance() -> None:
+    """Provenance report of an asset for credit staff (docs/provenance.md).
+
+    \b
+    assetwatch provenance ASSET [--days 180] [--format json|html] [-o FILE]
+    assetwatch provenance verify REPORT.json
+    """
+
+
+@provenance.command("report")
+@click.argument("asset_id")
+@click.option("--days", default=180, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--end", default=None, help="End of the period (RFC 3339; default now).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "html"]), default="json", show_default=True
+)
+@click.option("-o", "--output", default="-", help="Write to this file (default: stdout).")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.pass_context
+def report(
+    ctx: click.Context,
+    asset_id: str,
+    days: int,
+    end: str | None,
+    fmt: str,
+    output: str,
+    as_json: bool,
+) -> None:
+    """Build the provenance report of ASSET_ID over the last DAYS days."""
+    from collateral.provenance import build_report, render_html
+
+    when = None
+    if end:
+        try:
+            when = datetime.fromisoformat(end.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"{end!r} is not an RFC 3339 time", param_hint="--end"
+            ) from exc
+        if when.tzinfo is None:
+            raise click.BadParameter("needs a time zone (e.g. Z)", param_hint="--end")
+    try:
+        with connection(settings_of(ctx)) as conn:
+            doc = build_report(conn, asset_id, days=days, end=when)
+    except (CollateralError, TelemetryError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    text = (
+        json.dumps(doc, ensure_ascii=False, indent=1)
+        if fmt == "json" or as_json
+        else render_html(doc)
+    )
+    if output == "-":
+        click.echo(text)
+    else:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"{doc['body']['verdict']['verdict']}: written to {output}", err=True)
+
+
+@provenance.command("verify")
+@click.argument("report_file")
+@click.option("--no-recompute", is_flag=True, help="Only check the two digests.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def verify_cmd(ctx: click.Context, report_file: str, no_recompute: bool, as_json: bool) -> None:
+    """Prove a JSON report and the readings behind it are unchanged (exit 1 if not)."""
+    from collateral.provenance import verify_report
+
+    try:
+        doc = json.loads(_read(report_file))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{report_file} is not JSON: {exc}") from exc
+    try:
+        with connection(settings_of(ctx)) as conn:
+            res = verify_report(conn, doc, recompute=not no_recompute)
+    except (CollateralError, TelemetryError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(res.as_dict()))
+    else:
+        for line in res.details:
+            click.echo(line)
+        click.echo("VERIFIED: report and readings unchanged" if res.ok else "NOT VERIFIED")
+    if not res.ok:
         sys.exit(1)

@@ -157,3 +157,99 @@ FROM assets a JOIN borrowers b ON b.id = a.borrower_id WHERE a.id = %(asset_id)s
 SELECT device_id, protocol, jt808_phone, mmsi, dev_eui, aemp_serial, expected_interval_s,
        satellite, device_profile, secret_hash
 FROM terminals WHERE device_id = ANY(%(device_ids)s) ORDER BY device_id;
+
+-- ================================================================ provenance
+-- Hourly rollups of one device over [start, end) (plain view or Timescale
+-- continuous aggregate, same columns).
+-- name: prov_hourly
+SELECT bucket, readings, moving_minutes, operating_minutes, distance_m, max_speed_kmh,
+       first_ts, last_ts, first_lat, first_lon, last_lat, last_lon,
+       engine_hours_first, engine_hours_last, avg_activity, avg_power_kw,
+       energy_kwh_first, energy_kwh_last, fuel_used_l_first, fuel_used_l_last,
+       idle_hours_first, idle_hours_last, avg_load_pct, avg_body_temp_c, min_battery_v
+FROM readings_hourly
+WHERE device_id = %(device_id)s AND bucket >= %(start)s AND bucket < %(end)s
+ORDER BY bucket;
+
+-- The same rows computed from raw readings: the benchmark's baseline.
+-- name: prov_hourly_raw
+-- Same aggregate list as telemetry's readings_hourly (0002_hourly_rollups.*.sql),
+-- grouped on the fly; tests check both give the same report.
+SELECT date_trunc('hour', ts) AS bucket,
+    count(*)::bigint,
+    aw_minutes_of(array_agg(ARRAY[extract(epoch FROM ts)::float8,
+                                  (coalesce(speed_kmh >= 3.0, false))::int::float8,
+                                  (coalesce(engine_on, ignition, (metrics->>'power_kw')::float8 > 0, false))::int::float8,
+                                  lat, lon]
+                            ORDER BY ts, coalesce(speed_kmh >= 3.0, false),
+                                     coalesce(engine_on, ignition, (metrics->>'power_kw')::float8 > 0, false),
+                                     lat, lon), 2),
+    aw_minutes_of(array_agg(ARRAY[extract(epoch FROM ts)::float8,
+                                  (coalesce(speed_kmh >= 3.0, false))::int::float8,
+                                  (coalesce(engine_on, ignition, (metrics->>'power_kw')::float8 > 0, false))::int::float8,
+                                  lat, lon]
+                            ORDER BY ts, coalesce(speed_kmh >= 3.0, false),
+                                     coalesce(engine_on, ignition, (metrics->>'power_kw')::float8 > 0, false),
+                                     lat, lon), 3),
+    aw_path_of(array_agg(ARRAY[extract(epoch FROM ts)::float8,
+                               (coalesce(speed_kmh >= 3.0, false))::int::float8,
+                               (coalesce(engine_on, ignition, (metrics->>'power_kw')::float8 > 0, false))::int::float8,
+                               lat, lon]
+                         ORDER BY ts, coalesce(speed_kmh >= 3.0, false),
+                                  coalesce(engine_on, ignition, (metrics->>'power_kw')::float8 > 0, false),
+                                  lat, lon)),
+    max(speed_kmh), min(ts), max(ts),
+    (min(ARRAY[extract(epoch FROM ts)::float8, lat, lon]) FILTER (WHERE lat IS NOT NULL AND lon IS NOT NULL))[2],
+    (min(ARRAY[extract(epoch FROM ts)::float8, lat, lon]) FILTER (WHERE lat IS NOT NULL AND lon IS NOT NULL))[3],
+    (max(ARRAY[extract(epoch FROM ts)::float8, lat, lon]) FILTER (WHERE lat IS NOT NULL AND lon IS NOT NULL))[2],
+    (max(ARRAY[extract(epoch FROM ts)::float8, lat, lon]) FILTER (WHERE lat IS NOT NULL AND lon IS NOT NULL))[3],
+    (min(ARRAY[extract(epoch FROM ts)::float8, engine_hours]) FILTER (WHERE engine_hours IS NOT NULL))[2],
+    (max(ARRAY[extract(epoch FROM ts)::float8, engine_hours]) FILTER (WHERE engine_hours IS NOT NULL))[2],
+    avg((metrics->>'activity')::float8),
+    avg((metrics->>'power_kw')::float8),
+    (min(ARRAY[extract(epoch FROM ts)::float8, (metrics->>'energy_kwh')::float8]) FILTER (WHERE (metrics->>'energy_kwh') IS NOT NULL))[2],
+    (max(ARRAY[extract(epoch FROM ts)::float8, (metrics->>'energy_kwh')::float8]) FILTER (WHERE (metrics->>'energy_kwh') IS NOT NULL))[2],
+    (min(ARRAY[extract(epoch FROM ts)::float8, (metrics->>'fuel_used_l')::float8]) FILTER (WHERE (metrics->>'fuel_used_l') IS NOT NULL))[2],
+    (max(ARRAY[extract(epoch FROM ts)::float8, (metrics->>'fuel_used_l')::float8]) FILTER (WHERE (metrics->>'fuel_used_l') IS NOT NULL))[2],
+    (min(ARRAY[extract(epoch FROM ts)::float8, (metrics->>'idle_hours')::float8]) FILTER (WHERE (metrics->>'idle_hours') IS NOT NULL))[2],
+    (max(ARRAY[extract(epoch FROM ts)::float8, (metrics->>'idle_hours')::float8]) FILTER (WHERE (metrics->>'idle_hours') IS NOT NULL))[2],
+    avg((metrics->>'load_pct')::float8),
+    avg((metrics->>'body_temp_c')::float8),
+    min(battery_v)
+FROM readings
+WHERE device_id = %(device_id)s AND ts >= %(start)s AND ts < %(end)s
+GROUP BY 1
+ORDER BY 1;
+
+-- Tamper and alarm readings (served by readings_flagged_idx).
+-- name: prov_flagged
+SELECT ts, tamper, alarms, ext_power, battery_v
+FROM readings
+WHERE device_id = %(device_id)s AND ts >= %(start)s AND ts < %(end)s
+  AND (tamper IS TRUE OR cardinality(alarms) > 0)
+ORDER BY ts
+LIMIT 10000;
+
+-- Evidence digest: SHA-256 over the canonical text of every reading in the
+-- windows (device, start, end), in (device, ts, dedup_key) order. Floats print
+-- in PostgreSQL's shortest exact form, jsonb in its normalised form.
+-- name: prov_readings_digest
+SELECT count(*),
+       encode(sha256(convert_to(coalesce(string_agg(concat_ws('|',
+           r.device_id, (extract(epoch FROM r.ts) * 1000000)::bigint, r.seq, r.lat, r.lon,
+           r.alt_m, r.speed_kmh, r.heading_deg, r.hdop, r.sats, r.ignition, r.engine_on,
+           r.engine_hours, r.odometer_km, r.fuel_pct, r.battery_v, r.ext_power, r.tamper,
+           r.alarms::text, r.metrics::text, r.source, r.dedup_key),
+           E'\n' ORDER BY r.device_id, r.ts, r.dedup_key), ''), 'UTF8')), 'hex')
+FROM unnest(%(devices)s::text[], %(starts)s::timestamptz[], %(ends)s::timestamptz[])
+         AS w (device_id, s, e)
+JOIN readings r ON r.device_id = w.device_id AND r.ts >= w.s AND r.ts < w.e;
+
+-- name: prov_has_alerts
+SELECT to_regclass('alerts') IS NOT NULL;
+
+-- name: prov_alerts
+SELECT id, kind, level, peak_level, status, outcome, first_seen, last_seen, count, device_id
+FROM alerts
+WHERE asset_id = %(asset_id)s AND last_seen >= %(start)s AND first_seen < %(end)s
+ORDER BY first_seen, id;

@@ -1,0 +1,225 @@
+"""Provenance verdicts on generated histories with and without incidents; evidence digests."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from assetwatch.cli import cli
+from assetwatch.settings import Settings
+from collateral import registry
+from collateral.document import parse_document
+from collateral.provenance import build_report, render_html, verify_report
+from collateral.provenance.synthetic import History, Incidents, generate
+from telemetry.store import ReadingWriter, materialize_rollups
+
+pytestmark = pytest.mark.integration
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+DAYS = 28
+END = START + timedelta(days=DAYS)
+BASE = (31.2, 121.4)
+
+
+def _registry(
+    device: str = "T1", asset: str = "A1", vin: str = "LFWADRJF011002346"
+) -> dict[str, Any]:
+    lat, lon = BASE
+    return {
+        "format": "assetwatch-registry/1",
+        "borrowers": [{"id": "B1", "name": "Huadong Logistics", "region": "CN-31"}],
+        "loans": [{"id": "L1", "borrower_id": "B1", "amount": 1000000, "currency": "CNY"}],
+        "assets": [
+            {
+                "id": asset,
+                "borrower_id": "B1",
+                "class": "vehicle",
+                "name": "Truck",
+                "identity": {"vin": vin},
+                "declared": {
+                    "base": {"lat": lat, "lon": lon},
+                    "hours_per_day": 9,
+                    "working_days": [0, 1, 2, 3, 4, 5],
+                },
+            }
+        ],
+        "terminals": [{"device_id": device, "protocol": "json", "expected_interval_s": 300}],
+        "bindings": [{"device_id": device, "asset_id": asset, "from": "2026-01-01T00:00:00Z"}],
+        "pledges": [{"asset_id": asset, "loan_id": "L1", "from": "2026-01-01T00:00:00Z"}],
+        "zones": [
+            {
+                "id": f"Z{asset}",
+                "asset_id": asset,
+                "kind": "pledged",
+                "buffer_m": 500,
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [lon - 0.2, lat - 0.2],
+                            [lon + 0.2, lat - 0.2],
+                            [lon + 0.2, lat + 0.2],
+                            [lon - 0.2, lat + 0.2],
+                            [lon - 0.2, lat - 0.2],
+                        ]
+                    ],
+                },
+            }
+        ],
+    }
+
+
+def _load(conn: psycopg.Connection[Any], settings: Settings, incidents: Incidents) -> None:
+    registry.import_document(conn, parse_document(_registry()))
+    readings = generate(History("T1", START, DAYS, interval_s=300, base=BASE, incidents=incidents))
+    ReadingWriter(settings).write(conn, readings)
+    conn.commit()
+    materialize_rollups(conn, now=END + timedelta(days=1))
+    conn.commit()
+
+
+def test_quiet_asset_is_verified_and_its_digest_holds(db_url: str, settings: Settings) -> None:
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, Incidents())
+        rep = build_report(conn, "A1", days=DAYS, end=END)
+        body = rep["body"]
+        assert body["verdict"]["verdict"] == "verified", body["verdict"]
+        assert body["coverage"]["ratio"] == pytest.approx(1.0, abs=0.01)
+        assert body["findings"] == []
+        assert body["consistency"]["score"] >= 90
+        ops = body["operations"]
+        assert ops["active_days"] == 24  # Monday-Saturday over four weeks
+        assert ops["hours_per_active_day"]["p50"] == pytest.approx(9.0, abs=0.2)
+        assert ops["class_figures"]["engine_hours"] == pytest.approx(24 * 9, rel=0.01)
+        assert body["sites"][0]["is_base"]
+        assert body["sites"][0]["in_zones"] == ["ZA1"]
+        assert rep["evidence"]["readings_count"] == DAYS * 288
+        res = verify_report(conn, json.loads(json.dumps(rep)))
+        assert res.ok, res.details
+        assert res.reproducible, res.details
+
+
+def test_rollups_and_raw_readings_give_the_same_report(db_url: str, settings: Settings) -> None:
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, Incidents(gap_days=(10, 14), teleport_day=5))
+        fixed = datetime(2026, 4, 1, tzinfo=UTC)
+        a = build_report(conn, "A1", days=DAYS, end=END, generated_at=fixed)["body"]
+        b = build_report(conn, "A1", days=DAYS, end=END, generated_at=fixed, source="raw")["body"]
+        a.pop("source")
+        b.pop("source")
+        assert a == b
+
+
+def test_incidents_fail_the_asset_with_named_reasons(db_url: str, settings: Settings) -> None:
+    incidents = Incidents(
+        gap_days=(10, 14), teleport_day=5, frozen_day=16, replay=(2, 9), tamper_day=20
+    )
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, incidents)
+        body = build_report(conn, "A1", days=DAYS, end=END)["body"]
+        kinds = {f["kind"] for f in body["findings"]}
+        assert {"gap", "jump", "frozen_position", "replay", "tamper_events"} <= kinds, kinds
+        assert body["verdict"]["verdict"] == "failed"
+        reasons = " ".join(body["verdict"]["reasons"])
+        assert "frozen position" in reasons
+        assert "replay" in reasons
+        assert body["coverage"]["longest_gap_hours"] >= 96
+
+
+def test_gap_alone_needs_review(db_url: str, settings: Settings) -> None:
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, Incidents(gap_days=(10, 14)))
+        body = build_report(conn, "A1", days=DAYS, end=END)["body"]
+        assert body["verdict"]["verdict"] == "needs_review"
+        assert any("gap" in r for r in body["verdict"]["reasons"])
+
+
+def test_same_vin_pledged_elsewhere_fails(db_url: str, settings: Settings) -> None:
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, Incidents())
+        twin = _registry(device="T9", asset="A9")
+        twin["borrowers"] = [{"id": "B9", "name": "Other"}]
+        twin["loans"] = [{"id": "L9", "borrower_id": "B9"}]
+        twin["assets"][0]["borrower_id"] = "B9"
+        registry.import_document(conn, parse_document(twin), allow_conflicts=True)
+        conn.commit()
+        body = build_report(conn, "A1", days=DAYS, end=END)["body"]
+        assert body["verdict"]["verdict"] == "failed"
+        assert [p["asset_id"] for p in body["other_pledges"]] == ["A9"]
+        assert "vin:LFWADRJF011002346" in body["verdict"]["reasons"][0]
+
+
+def test_digest_fails_after_one_reading_changes(
+    db_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, Incidents())
+        rep = build_report(conn, "A1", days=DAYS, end=END)
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(rep))
+    env = {"ASSETWATCH_DATABASE_URL": settings.database_url or ""}
+    runner = CliRunner()
+    out = runner.invoke(cli, ["provenance", "verify", str(path), "--json"], env=env)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["ok"] is True
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE readings SET battery_v = 12.5 WHERE device_id = 'T1' AND seq = 4000")
+        conn.commit()
+        res = verify_report(conn, rep, recompute=False)
+        assert res.report_intact
+        assert not res.readings_unchanged
+    out = runner.invoke(cli, ["provenance", "verify", str(path), "--json"], env=env)
+    assert out.exit_code == 1
+    assert json.loads(out.output)["readings_unchanged"] is False
+    edited = json.loads(path.read_text())
+    edited["body"]["verdict"]["verdict"] = "verified"
+    edited["body"]["coverage"]["ratio"] = 0.99
+    with psycopg.connect(db_url) as conn:
+        assert not verify_report(conn, edited, recompute=False).report_intact
+
+
+def test_cli_report_json_and_html(db_url: str, settings: Settings, tmp_path: Path) -> None:
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, Incidents(tamper_day=3))
+    env = {"ASSETWATCH_DATABASE_URL": settings.database_url or ""}
+    runner = CliRunner()
+    end = END.isoformat()
+    out = runner.invoke(cli, ["provenance", "A1", "--days", str(DAYS), "--end", end], env=env)
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["body"]["verdict"]["verdict"] == "needs_review"
+    html_path = tmp_path / "r.html"
+    out = runner.invoke(
+        cli,
+        [
+            "provenance",
+            "A1",
+            "--days",
+            str(DAYS),
+            "--end",
+            end,
+            "--format",
+            "html",
+            "-o",
+            str(html_path),
+        ],
+        env=env,
+    )
+    assert out.exit_code == 0, out.output
+    html = html_path.read_text()
+    assert "needs review" in html
+    assert "<style>" in html
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "<script" not in html
+    with psycopg.connect(db_url) as conn:
+        assert render_html(doc).count("tamper") >= 1
+    out = runner.invoke(cli, ["provenance", "A404"], env=env)
+    assert out.exit_code != 0
+    assert "A404" in out.output
