@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -38,10 +39,10 @@ class DailySeries:
 
     def weekday(self, day: int) -> int:
         """Weekday (Monday 0) of the middle of day window ``day``."""
-        return (self.now - timedelta(hours=24 * day + 12)).weekday()
+        return _calendar(self.now, self.days)[0][day]
 
     def month(self, day: int) -> int:
-        return (self.now - timedelta(hours=24 * day + 12)).month
+        return _calendar(self.now, self.days)[1][day]
 
     def evidence(self, upto: int) -> dict[str, list[float | None]]:
         """The first ``upto`` days as JSON-ready lists (evidence of an alert)."""
@@ -54,6 +55,13 @@ class DailySeries:
             "operating_min": clean(self.operating_min),
             "distance_m": clean(self.distance_m),
         }
+
+
+@lru_cache(maxsize=64)
+def _calendar(now: datetime, days: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    # Every device of a pass shares ``now``: compute weekdays and months once.
+    mids = [now - timedelta(hours=24 * d + 12) for d in range(days)]
+    return tuple(m.weekday() for m in mids), tuple(m.month for m in mids)
 
 
 def empty_series(device_id: str, now: datetime, days: int) -> DailySeries:

@@ -72,6 +72,8 @@ class Decline:
         if len(baseline) < p.min_baseline_days or len(recent) < p.min_recent_days:
             return None
         ratio = float(np.median(recent)) / max(float(np.median(baseline)), 1e-9)
+        if not was_active and not p.idle_ratio <= ratio < p.enter_ratio:
+            return None  # the test is only worth running when the ratio could enter
         pvalue = float(mannwhitneyu(recent, baseline, alternative="less").pvalue)
         if was_active:
             active = ratio < p.leave_ratio
