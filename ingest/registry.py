@@ -126,3 +126,29 @@ class RegistryCache:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def static_registry(snapshot: RegistrySnapshot) -> RegistryCache:
+    """A cache that never reloads (tests, and tools that load the registry once)."""
+
+    def _no_db() -> Conn:
+        raise IngestError("this registry cache has no database")
+
+    cache = RegistryCache(_no_db, period_s=float("inf"), miss_s=float("inf"))
+    cache.snapshot = snapshot
+    cache._loaded_at = time.monotonic()
+    return cache
+
+
+def snapshot_of(terminals: list[dict[str, Any]]) -> RegistrySnapshot:
+    """A snapshot from terminal dicts (``device_id``, ``protocol``, identifiers, ``profile``)."""
+    kinds: dict[str, dict[str, Terminal]] = {
+        k: {} for k in (ID_DEVICE, ID_JT808, ID_MMSI, ID_DEV_EUI, ID_AEMP)
+    }
+    for t in terminals:
+        term = Terminal(t["device_id"], t.get("protocol", "json"), t.get("profile"))
+        kinds[ID_DEVICE][term.device_id] = term
+        for kind in (ID_JT808, ID_MMSI, ID_DEV_EUI, ID_AEMP):
+            if t.get(kind):
+                kinds[kind][str(t[kind])] = term
+    return RegistrySnapshot(kinds)

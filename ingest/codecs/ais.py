@@ -134,16 +134,21 @@ def _reading(parts: list[Any], ctx: DecodeContext) -> Reading | None:
         raise DecodeError("ais_payload", f"AIS payload does not decode: {exc!s:.120}") from None
     if data.msg_type not in POSITION_TYPES:
         return None
-    mmsi = f"{int(data.mmsi):09d}"
-    ts = _event_time(parts[0], getattr(data, "second", None), ctx)
+    try:  # a short payload leaves fields unset (None)
+        mmsi = f"{int(data.mmsi):09d}"
+        lat, lon = float(data.lat), float(data.lon)
+        speed, course = float(data.speed), float(data.course)
+        second = getattr(data, "second", None)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DecodeError("ais_fields", f"AIS position report incomplete: {exc!s:.80}") from None
+    if len(mmsi) != 9:
+        raise DecodeError("ais_fields", f"MMSI {mmsi} is not 9 digits")
+    ts = _event_time(parts[0], second, ctx)
     kw: dict[str, Any] = {}
-    lat, lon = float(data.lat), float(data.lon)
     if abs(lat) <= 90 and abs(lon) <= 180:  # 91 / 181 mean "not available"
         kw["lat"], kw["lon"] = lat, lon
-    speed = float(data.speed)
     if speed < 102.3:  # 102.3 knots means "not available"
         kw["speed_kmh"] = round(speed * _KNOT_KMH, 3)
-    course = float(data.course)
     if course < 360:
         kw["heading_deg"] = course
     received = ctx.received_at
