@@ -123,3 +123,34 @@ def test_readings_rejects_and_quarantine_reach_their_tables(
     assert count(db_url, "SELECT count(*) FROM readings WHERE device_id = %s", (unknown,)) == 1
     assert count(db_url, "SELECT count(*) FROM quarantine WHERE released_at IS NULL") == 0
     assert release(settings).released == 0
+
+
+def test_late_batch_is_stored_by_event_time_and_never_moves_latest_back(
+    db_url: str, mqtt_url: str, tmp_path: Path
+) -> None:
+    dev = f"late-{uuid.uuid4().hex[:8]}"
+    register(db_url, dev)
+    now = datetime.now(UTC)
+    fresh = {"ts": now.isoformat(), "seq": 100, "lat": 31.3, "lon": 121.5}
+    backlog = [
+        {
+            "ts": (now - timedelta(hours=5, minutes=i)).isoformat(),
+            "seq": i,
+            "lat": 30.0,
+            "lon": 120.0,
+        }
+        for i in range(30)
+    ]
+    settings = _settings(db_url, mqtt_url, tmp_path)
+    pub = publisher(mqtt_url)
+    try:
+        with running_ingest(settings):
+            publish_all(pub, [(f"assetwatch/{dev}/telemetry", orjson.dumps(fresh))])
+            assert wait_until(lambda: count(db_url, "SELECT count(*) FROM readings") == 1)
+            publish_all(pub, [(f"assetwatch/{dev}/telemetry", orjson.dumps(backlog))])
+            assert wait_until(lambda: count(db_url, "SELECT count(*) FROM readings") == 31)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+    assert count(db_url, "SELECT count(*) FROM readings WHERE late") == 30
+    assert count(db_url, "SELECT seq FROM latest_state WHERE device_id = %s", (dev,)) == 100
