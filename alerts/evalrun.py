@@ -119,7 +119,26 @@ def simulate_into(
         timers["pass"] += time.perf_counter() - t0
         stats["passes"] += 1
 
-    step = pass_every.total_seconds()
+    try:
+        _drive(sim, pipeline, pending, flush, window_pass, clock, pass_every.total_seconds(),
+               stats, batch_max)  # fmt: skip
+    finally:
+        cache.close()
+    return RunStats(stats["messages"], stats["readings"], stats["passes"], timers["ingest"],
+                    timers["detect"], timers["pass"])  # fmt: skip
+
+
+def _drive(
+    sim: Simulation,
+    pipeline: Pipeline,
+    pending: list[Any],
+    flush: Callable[[], None],
+    window_pass: Callable[[datetime], None],
+    clock: list[datetime],
+    step: float,
+    stats: dict[str, int],
+    batch_max: int,
+) -> None:
     next_pass = sim.start + step
     for msg in sim.messages():
         while msg.send_time >= next_pass:
@@ -138,8 +157,6 @@ def simulate_into(
         clock[0] = datetime.fromtimestamp(next_pass, UTC)
         window_pass(clock[0])
         next_pass += step
-    return RunStats(stats["messages"], stats["readings"], stats["passes"], timers["ingest"],
-                    timers["detect"], timers["pass"])  # fmt: skip
 
 
 def evaluate_simulation(
