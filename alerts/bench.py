@@ -112,3 +112,44 @@ def _pg_version_of(settings: object) -> str:
     assert isinstance(settings, Settings)
     with psycopg.connect(database_url(settings)) as conn:
         return _pg_version(conn)
+
+
+@click.command("detect-streaming")
+@click.option("--fleet", default="vehicle=150,ship=20,farm=30,equipment=50", show_default=True)
+@click.option("--hours", type=float, default=12.0, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.pass_context
+def detect_streaming(ctx: click.Context, fleet: str, hours: float, seed: int) -> None:
+    """Ingest write rate with and without the streaming detectors in the transaction.
+
+    The same simulated messages go through the ingest pipeline and the store's
+    writer in 5,000-reading transactions, once without a commit hook (baseline)
+    and once with :class:`alerts.streaming.StreamingHook`, each into its own
+    scratch database.
+    """
+    from alerts.evalrun import simulate_into
+    from alerts.streaming import StreamingHook, policy_from
+    from simulators import SimConfig, Simulation
+
+    settings = settings_of(ctx)
+    rates: dict[str, float] = {}
+    per_reading_us = 0.0
+    readings = 0
+    for label, with_hook in (("without detectors", False), ("with detectors", True)):
+        sim = Simulation(SimConfig(fleet=fleet, days=hours / 24, seed=seed, scenario="eval-small"))
+        hook = StreamingHook(policy=policy_from(settings)) if with_hook else None
+        with scratch_database(database_url(settings)) as url, psycopg.connect(url) as conn:
+            stats = simulate_into(conn, url, settings, sim, hook=hook, windowed=False)
+        readings = stats.readings
+        rates[label] = stats.readings / (stats.ingest_s + stats.detect_s)
+        if with_hook:
+            per_reading_us = stats.detect_s / max(stats.readings, 1) * 1e6
+    cpu = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    click.echo(f"machine: {cpu} cores, Python {platform.python_version()}, "
+               f"PostgreSQL {_pg_version_of(settings)}")  # fmt: skip
+    click.echo(f"{readings:,} readings of fleet {fleet} over {hours:g} h, 5,000 per transaction")
+    for label, rate in rates.items():
+        click.echo(f"store write {label}: {rate:,.0f} readings/s")
+    ratio = rates["with detectors"] / rates["without detectors"]
+    click.echo(f"streaming detectors: {per_reading_us:.0f} us per reading inside the transaction; "
+               f"ratio with/without: {ratio:.2f}")  # fmt: skip

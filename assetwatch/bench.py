@@ -13,7 +13,15 @@ import click
 
 BENCHMARKS: Final[dict[str, tuple[str, str]]] = {
     # name: (module:attribute of a click command, one-line help)
+    "provenance": (
+        "collateral.provenance.bench:provenance",
+        "Provenance report over 180 days of one-minute data: rollups vs raw readings.",
+    ),
     "detect": ("alerts.bench:detect", "One windowed detector pass over 10,000 assets x 30 days."),
+    "detect-streaming": (
+        "alerts.bench:detect_streaming",
+        "Ingest write rate with and without the streaming detectors.",
+    ),
 }
 
 
