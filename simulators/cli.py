@@ -44,6 +44,20 @@ def _progress(msgs: Iterator[SimMessage], sim: Simulation, show: bool) -> Iterat
         bar.update(total - done)
 
 
+_UNITS = {"d": DAY, "h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+def _start_value(text: str) -> str | float:
+    """``-3d`` / ``-12h`` / ``-90m`` relative to now; anything else is RFC 3339 text."""
+    if text.startswith("-") and text[-1:] in _UNITS:
+        try:
+            amount = float(text[1:-1])
+        except ValueError:
+            raise click.BadParameter(f"{text!r}: expected like -3d or -12h", param_hint="--start") from None
+        return float(int(time.time())) - amount * _UNITS[text[-1]]
+    return text
+
+
 def write_messages(msgs: Iterator[SimMessage], out: IO[str]) -> int:
     """JSON lines: send time, event time, device, kind, topic, base64 payload."""
     n = 0
@@ -66,7 +80,9 @@ def write_messages(msgs: Iterator[SimMessage], out: IO[str]) -> int:
 @click.option("--days", type=float, default=1.0, show_default=True, help="simulated period in days")
 @click.option("--speedup", type=float, default=1.0, show_default=True, help="play time N× faster")
 @click.option("--backfill", is_flag=True, help="generate history as fast as possible, ending now")
-@click.option("--start", default=None, help="RFC 3339 start of the period (default: see above)")
+@click.option("--start", default=None,
+              help="start of the period: RFC 3339, or relative to now like -3d / -12h "
+              "(default: the period ends when the run ends)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--scenario", default="demo", show_default=True,
               help="preset (quiet, demo, eval-small, eval) or a JSON/YAML scenario file")
@@ -82,14 +98,15 @@ def write_messages(msgs: Iterator[SimMessage], out: IO[str]) -> int:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="write messages to this file (JSON lines, '-' for stdout) instead of publishing; "
               "no pacing")
+@click.option("--registry-only", is_flag=True, help="write --registry/--truth and exit")
 @click.option("--progress/--no-progress", default=True, help="progress bar on stderr")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.pass_context
 def simulate(
     ctx: click.Context, fleet: str, days: float, speedup: float, backfill: bool, start: str | None,
     seed: int, scenario: str, truth_path: Path | None, registry_path: Path | None, fmt: str,
-    mqtt_url: str | None, qos: int, dry_run: bool, out_path: Path | None, progress: bool,
-    as_json: bool,
+    mqtt_url: str | None, qos: int, dry_run: bool, out_path: Path | None, registry_only: bool,
+    progress: bool, as_json: bool,
 ) -> None:
     """Simulate vehicle, ship, farm and equipment fleets with scripted incidents."""
     settings = settings_of(ctx)
@@ -101,7 +118,7 @@ def simulate(
         end = float(int(time.time())) + (0.0 if rate is None else days * DAY / rate)
         start_value: str | float = end - days * DAY
     else:
-        start_value = start
+        start_value = _start_value(start)
     try:
         sim = Simulation(SimConfig(fleet=fleet, days=days, seed=seed, start=start_value,
                                    scenario=scenario, native=fmt == "native"))
@@ -111,6 +128,8 @@ def simulate(
         write_registry(sim.registry(), registry_path)
     if truth_path is not None:
         truth_path.write_text("".join(line + "\n" for line in sim.truth_lines()), encoding="utf-8")
+    if registry_only:
+        return
     t0 = time.monotonic()
     msgs = _progress(pace(sim.messages(), start=sim.start, speedup=rate), sim, progress)
     try:
