@@ -51,7 +51,7 @@ def _status_for(exc: Exception) -> int:
     names = [cls.__name__ for cls in type(exc).__mro__]
     if any(n.endswith("NotFound") for n in names):
         return 404
-    if any(n in ("InvalidTransition", "Conflict", "DuplicateError") for n in names) or any(
+    if any(n in ("InvalidTransition", "DoublePledgeError", "Conflict") for n in names) or any(
         n.endswith(("Conflict", "Exists")) for n in names
     ):
         return 409

@@ -78,10 +78,12 @@ async def stream(
     stopping: threading.Event,
     is_disconnected: Any,
     limit: int | None = None,
+    wait_s: float | None = None,
 ) -> AsyncIterator[str]:
     """Yield SSE frames for events after ``after`` until the client leaves or the app stops.
 
-    ``limit`` ends the stream after that many events (tests and scripted clients).
+    ``limit`` ends the stream after that many events and ``wait_s`` after that
+    long (scripted clients and tests; browsers use neither).
     """
 
     def fetch(position: int) -> list[FeedEvent]:
@@ -91,7 +93,11 @@ async def stream(
     yield f"retry: {int(max(poll_s, 0.5) * 1000)}\n: assetwatch alert feed after {after}\n\n"
     sent = 0
     idle = 0.0
+    loop = asyncio.get_running_loop()
+    deadline = None if wait_s is None else loop.time() + wait_s
     while not stopping.is_set():
+        if deadline is not None and loop.time() >= deadline:
+            return
         events = await run_in_threadpool(fetch, after)
         for event in events:
             yield event.to_sse()

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import ConnDep, PoolDep, PostLoan, SettingsDep
 from gateway.feed import events_after, feed_head, parse_last_event_id, stream
@@ -28,6 +29,9 @@ async def alert_feed(
     limit: Annotated[
         int | None, Query(ge=1, le=100_000, description="close after N events")
     ] = None,
+    wait_s: Annotated[
+        float | None, Query(gt=0, le=86_400, description="close after this many seconds")
+    ] = None,
 ) -> StreamingResponse:
     """Alert events as they happen (SSE). Each event's ``id`` is its feed position.
 
@@ -38,8 +42,12 @@ async def alert_feed(
     if position is None:
         position = after
     if position is None:
-        with pool.connection() as conn:
-            position = feed_head(conn)
+
+        def head() -> int:
+            with pool.connection() as conn:
+                return feed_head(conn)
+
+        position = await run_in_threadpool(head)
     return StreamingResponse(
         stream(
             pool,
@@ -48,6 +56,7 @@ async def alert_feed(
             stopping=request.app.state.stopping,
             is_disconnected=request.is_disconnected,
             limit=limit,
+            wait_s=wait_s,
         ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import base64
-import importlib
+import dataclasses
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from gateway.deps import ConnDep, Operator
-from gateway.errors import NotFound, Unavailable
+from gateway.deps import ConnDep, Operator, SettingsDep
+from gateway.errors import NotFound
 from gateway.pagination import Page, PageDep, make_page
 from gateway.rows import fetch_all, fetch_one
 from gateway.schemas import RowId
 
 router = APIRouter(prefix="/api", tags=["rejects"])
+log = logging.getLogger(__name__)
 
 
 def payload_view(payload: bytes | None) -> dict[str, Any]:
@@ -91,19 +93,17 @@ def get_quarantined(conn: ConnDep, user: Operator, quarantine_id: RowId) -> dict
 
 
 @router.post("/quarantine/release")
-def release(conn: ConnDep, user: Operator) -> dict[str, Any]:
-    """Re-identify quarantined messages against the registry and store those now known."""
-    try:
-        fn = importlib.import_module("ingest.quarantine").release
-    except (ImportError, AttributeError) as exc:
-        raise Unavailable(
-            "quarantine release is not available (ingest.quarantine.release)"
-        ) from exc
-    result = fn(conn, note=f"released by {user.name} via the gateway")
-    if isinstance(result, dict):
-        return result
-    if hasattr(result, "__dataclass_fields__"):
-        import dataclasses
+def release(settings: SettingsDep, user: Operator) -> dict[str, Any]:
+    """Re-run quarantined messages whose terminal is now registered, through the same pipeline.
 
-        return dataclasses.asdict(result)
-    return {"released": result}
+    Readings released feed the streaming detectors exactly as live ones do.
+    Messages whose terminal is still unknown stay quarantined.
+    """
+    from assetwatch.run import with_default_hook
+    from ingest.quarantine import release as release_quarantine
+    from ingest.service import load_commit_hook
+
+    hook = load_commit_hook(with_default_hook(settings))
+    report = release_quarantine(settings, commit_hook=hook)
+    log.info("quarantine release by %s: %d released", user.key_id, report.released)
+    return dataclasses.asdict(report)

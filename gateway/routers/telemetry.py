@@ -8,15 +8,15 @@ asks :mod:`telemetry.queries` for each binding's slice of time.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+import telemetry.queries as tq
 from gateway.deps import ConnDep, TelemetryReader
-from gateway.errors import BadRequest, NotFound, Unavailable
+from gateway.errors import BadRequest, NotFound
 from gateway.rows import fetch_all, fetch_one
 from gateway.schemas import Id
 from telemetry.db import Conn
@@ -90,21 +90,10 @@ def _slices(
     return sorted(out, key=lambda s: s[1])
 
 
-def _queries() -> Any:
-    try:
-        return importlib.import_module("telemetry.queries")
-    except ImportError as exc:
-        raise Unavailable("telemetry.queries is not available yet") from exc
-
-
 def plain(value: Any) -> Any:
-    """A query result (dataclass, named tuple, mapping) as JSON-ready data."""
+    """A query result (dataclass, list of them) as JSON-ready data."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: plain(v) for k, v in dataclasses.asdict(value).items()}
-    if hasattr(value, "_asdict"):
-        return {k: plain(v) for k, v in value._asdict().items()}
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, datetime):
@@ -128,29 +117,11 @@ def track(
     (Douglas-Peucker tolerance in metres).
     """
     start, end = _window(start, end)
-    tq = _queries()
-    features = []
-    for device_id, lo, hi in _slices(conn, asset_id, start, end):
-        result = plain(tq.track(conn, device_id, lo, hi, simplify_m=simplify_m))
-        features.append(_as_feature(result, device_id))
+    features = [
+        tq.track(conn, device_id, lo, hi, simplify_m=simplify_m).to_geojson()
+        for device_id, lo, hi in _slices(conn, asset_id, start, end)
+    ]
     return {"type": "FeatureCollection", "features": features}
-
-
-def _as_feature(result: Any, device_id: str) -> dict[str, Any]:
-    if isinstance(result, dict) and result.get("type") == "Feature":
-        result.setdefault("properties", {})["device_id"] = device_id
-        return result
-    points = result.get("points", result) if isinstance(result, dict) else result
-    coords, times = [], []
-    for p in points or []:
-        if isinstance(p, dict) and p.get("lat") is not None and p.get("lon") is not None:
-            coords.append([p["lon"], p["lat"]])
-            times.append(p.get("ts"))
-    return {
-        "type": "Feature",
-        "geometry": {"type": "LineString", "coordinates": coords},
-        "properties": {"device_id": device_id, "times": times},
-    }
 
 
 @router.get("/assets/{asset_id}/hourly")
@@ -159,7 +130,6 @@ def hourly(
 ) -> list[dict[str, Any]]:
     """Hourly rollups (operating and moving minutes, distance, class metrics) of the asset."""
     start, end = _window(start, end)
-    tq = _queries()
     rows: list[dict[str, Any]] = []
     for device_id, lo, hi in _slices(conn, asset_id, start, end):
         rows.extend(plain(tq.hourly_rollups(conn, [device_id], lo, hi)))
@@ -172,7 +142,6 @@ def daily(
 ) -> list[dict[str, Any]]:
     """Daily operating summary of the asset (hours operating, distance, active days)."""
     start, end = _window(start, end)
-    tq = _queries()
     rows: list[dict[str, Any]] = []
     for device_id, lo, hi in _slices(conn, asset_id, start, end):
         rows.extend(plain(tq.daily_summary(conn, device_id, lo, hi)))

@@ -262,3 +262,17 @@ FROM grouped g
 GROUP BY grp, level
 ORDER BY CASE level WHEN 'red' THEN 1 WHEN 'orange' THEN 2 WHEN 'yellow' THEN 3 ELSE 4 END,
          exposure DESC, grp;
+
+-- name: report_insert
+INSERT INTO gateway_provenance_reports (id, asset_id, created_by, report_sha256, report)
+VALUES (%(id)s, %(asset_id)s, %(created_by)s, %(sha)s, %(report)s)
+RETURNING id, asset_id, created_at, created_by, report_sha256;
+
+-- name: report_get
+SELECT id, asset_id, created_at, created_by, report_sha256, report
+FROM gateway_provenance_reports WHERE id = %(id)s;
+
+-- name: reports_page
+SELECT id, asset_id, created_at, created_by, report_sha256 FROM gateway_provenance_reports
+WHERE (%(asset_id)s::text IS NULL OR asset_id = %(asset_id)s)
+ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s;

@@ -14,6 +14,7 @@ from tests.support.gateway import (
     insert_alert,
     keys_by_role,
     seed_registry,
+    write_track,
 )
 
 pytestmark = pytest.mark.integration
@@ -152,3 +153,137 @@ def test_feed_resumes_from_last_event_id(env: tuple[TestClient, dict[str, str], 
     assert rest[0] > first[-1]
     assert sorted([*first, *rest]) == [*first, *rest]
     assert client.get("/api/feed/alerts", headers=auth(keys["credit"])).status_code == 403
+
+
+def test_registry_changes_go_through_collateral(
+    env: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, keys, _ = env
+    admin, prov = auth(keys["admin"]), auth(keys["provisioner"])
+    r = client.post(
+        "/api/borrowers",
+        json={"id": "B003", "name": "Nongken Dairy", "industry": "dairy", "region": "CN-23"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    r = client.post(
+        "/api/assets",
+        json={
+            "id": "A003",
+            "borrower_id": "B003",
+            "class": "equipment",
+            "name": "Genset",
+            "identity": {"serial": "GS-1"},
+        },
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    missing = client.post(
+        "/api/assets",
+        json={
+            "id": "A004",
+            "borrower_id": "B404",
+            "class": "equipment",
+            "name": "X",
+            "identity": {"serial": "GS-2"},
+        },
+        headers=admin,
+    )
+    assert missing.status_code in (400, 404)
+    assert "B404" in missing.json()["detail"]
+    r = client.post("/api/terminals", json={"device_id": "T003", "protocol": "json"}, headers=prov)
+    assert r.status_code == 201, r.text
+    r = client.post(
+        "/api/bindings",
+        json={"device_id": "T003", "asset_id": "A003", "reason": "fitted"},
+        headers=prov,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["valid_to"] is None
+    taken = client.post(
+        "/api/bindings",
+        json={"device_id": "T003", "asset_id": "A001", "reason": "x"},
+        headers=prov,
+    )
+    assert taken.status_code == 409
+    r = client.post(
+        "/api/bindings/unbind", json={"device_id": "T003", "reason": "removed"}, headers=prov
+    )
+    assert r.json()["valid_to"] is not None
+    zone = {
+        "type": "Feature",
+        "id": "Z003",
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[[126, 45], [127, 45], [127, 46], [126, 46], [126, 45]]],
+        },
+        "properties": {"asset_id": "A003", "kind": "base", "name": "farm", "buffer_m": 50},
+    }
+    r = client.put("/api/zones/Z003", json=zone, headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["properties"]["buffer_m"] == 50
+    bad = {**zone, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}}
+    r = client.put("/api/zones/Z003", json=bad, headers=admin)
+    assert r.status_code == 400
+    history = client.get("/api/audit/asset/A003", headers=auth(keys["credit"])).json()
+    assert history[0]["action"] == "create"
+    assert client.get("/api/audit/verify", headers=admin).json()["ok"] is True
+
+
+def test_provenance_report_create_fetch_print_verify(
+    env: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, keys, url = env
+    with db(url) as conn:
+        write_track(conn, url)
+    credit = auth(keys["credit"])
+    body = {"asset_id": "A001", "days": 30, "end": "2026-03-10T00:00:00Z"}
+    r = client.post("/api/provenance", json=body, headers=credit)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["digest"] == made["report"]["evidence"]["report_sha256"]
+    fetched = client.get(f"/api/provenance/{made['id']}", headers=credit).json()
+    assert fetched["report"] == made["report"]
+    html = client.get(f"/api/provenance/{made['id']}/html", headers=credit)
+    assert html.headers["content-type"].startswith("text/html"), html.text
+    assert "A001" in html.text
+    assert client.get(f"/api/provenance/{made['id']}/verify", headers=credit).json()["ok"]
+    tampered = made["report"]
+    tampered["body"]["asset"]["name"] = "something else"
+    result = client.post("/api/provenance/verify", json=tampered, headers=credit).json()
+    assert result["ok"] is False
+    assert result["report_intact"] is False
+    unknown = client.post("/api/provenance", json={"asset_id": "NOPE"}, headers=credit)
+    assert unknown.status_code == 404
+
+
+def test_telemetry_latest_track_hourly_daily(env: tuple[TestClient, dict[str, str], str]) -> None:
+    client, keys, url = env
+    with db(url) as conn:
+        write_track(conn, url, n=120)
+    h = auth(keys["post_loan"])
+    latest = client.get("/api/telemetry/latest", headers=h).json()
+    assert [s["asset_id"] for s in latest] == ["A001"]
+    assert latest[0]["lon"] == pytest.approx(121.4 + 119 * 0.001)
+    some = client.post("/api/telemetry/latest", json={"asset_ids": ["A002"]}, headers=h).json()
+    assert some == []
+    window = "start=2026-03-02T08:00:00Z&end=2026-03-02T12:00:00Z"
+    track = client.get(f"/api/telemetry/assets/A001/track?{window}", headers=h).json()
+    line = track["features"][0]
+    assert line["geometry"]["type"] == "LineString"
+    assert len(line["geometry"]["coordinates"]) == 120
+    thin = client.get(f"/api/telemetry/assets/A001/track?{window}&simplify_m=50", headers=h)
+    assert len(thin.json()["features"][0]["geometry"]["coordinates"]) == 2
+    hourly = client.get(f"/api/telemetry/assets/A001/hourly?{window}", headers=h).json()
+    assert [r["readings"] for r in hourly] == [60, 60]
+    daily = client.get(f"/api/telemetry/assets/A001/daily?{window}", headers=h).json()
+    assert daily[0]["operating_minutes"] == pytest.approx(120, abs=2)
+    backwards = "start=2026-03-02T12:00:00Z&end=2026-03-02T08:00:00Z"
+    r = client.get(f"/api/telemetry/assets/A001/track?{backwards}", headers=h)
+    assert r.status_code == 400
+    assert "after start" in r.json()["detail"]
+    naive = client.get(
+        "/api/telemetry/assets/A001/daily?start=2026-03-02T08:00:00&end=2026-03-03T00:00:00",
+        headers=h,
+    )
+    assert naive.status_code == 400

@@ -139,6 +139,38 @@ def seed_registry(conn: Conn, doc: dict[str, Any] | None = None) -> None:
     conn.commit()
 
 
+def write_track(
+    conn: Conn,
+    db_url: str,
+    *,
+    device_id: str = "T001",
+    start: datetime = T0,
+    n: int = 60,
+    step_s: int = 60,
+) -> None:
+    """``n`` readings of a truck driving east from the depot, one every ``step_s`` (committed)."""
+    from telemetry.model import Reading
+    from telemetry.store import ReadingWriter
+
+    readings = [
+        Reading(
+            device_id=device_id,
+            ts=start + timedelta(seconds=i * step_s),
+            seq=i + 1,
+            lat=31.2,
+            lon=121.4 + i * 0.001,
+            speed_kmh=40.0,
+            ignition=True,
+            engine_on=True,
+            engine_hours=1000 + i * step_s / 3600,
+            source="json",
+        )
+        for i in range(n)
+    ]
+    ReadingWriter(Settings(database_url=db_url)).write(conn, readings)
+    conn.commit()
+
+
 def keys_by_role(conn: Conn) -> dict[str, str]:
     """One fresh API token per role (committed)."""
     tokens = {role: create_key(conn, role=role, name=f"test-{role}").token for role in ROLES}
