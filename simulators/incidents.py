@@ -120,14 +120,30 @@ def plan_incidents(
     taken: set[str] = set()
     incidents: list[Incident] = []
     extras: list[RegistryExtras] = []
-    for req in scenario.incidents:
-        for mode in [req.mode] if req.mode else list(MODES[req.kind]):
-            for asset in _pick(fleet, req, mode, taken, budget, rng):
+    # Interleave the requests: the first pick of every (kind, mode), then the second ...,
+    # so that a small fleet still gets every kind before the quiet-asset budget runs out.
+    queues = [
+        (req, mode, _slots(fleet, req, mode, rng))
+        for req in scenario.incidents
+        for mode in ([req.mode] if req.mode else list(MODES[req.kind]))
+    ]
+    while queues and len(taken) < budget:
+        still = []
+        for req, mode, slots in queues:
+            while slots and len(taken) < budget:
+                cls = slots.pop(0)
+                asset = _pick_one(fleet, req, mode, cls, taken, rng)
+                if asset is None:
+                    continue
                 taken.add(asset.asset_id)
                 made, extra = _script(fleet, asset, req, mode, start, days, scenario.early, rng)
                 incidents.extend(made)
                 if extra is not None:
                     extras.append(extra)
+                break
+            if slots:
+                still.append((req, mode, slots))
+        queues = still
     merged = RegistryExtras(
         tuple(a for e in extras for a in e.assets),
         tuple(b for e in extras for b in e.bindings),
@@ -139,35 +155,47 @@ def plan_incidents(
     return IncidentPlan(kept, merged)
 
 
-def _pick(
-    fleet: Fleet, req: IncidentRequest, mode: str, taken: set[str], budget: int, rng: random.Random
-) -> list[Asset]:
+def _eligible(fleet: Fleet, req: IncidentRequest, mode: str, cls: str, taken: set[str]) -> list[Asset]:
     kinds = MODES[req.kind][mode]
-    out: list[Asset] = []
-    for cls in ("vehicle", "ship", "farm", "equipment"):
-        if req.classes and cls not in req.classes:
-            continue
-        of_class = [a for a in fleet.assets if a.cls == cls]
-        eligible = [
-            a
-            for a in of_class
-            if a.kind in kinds
-            and a.asset_id not in taken
-            and not (fleet.terminals_of(a.asset_id)[0].satellite and req.kind not in _LONG)
-        ]
-        if not eligible:
+    return [
+        a
+        for a in fleet.assets
+        if a.cls == cls
+        and a.kind in kinds
+        and a.asset_id not in taken
+        and not (fleet.terminals_of(a.asset_id)[0].satellite and req.kind not in _LONG)
+    ]
+
+
+def _slots(fleet: Fleet, req: IncidentRequest, mode: str, rng: random.Random) -> list[str]:
+    """The classes to draw an asset from, one entry per asset wanted, in round-robin order."""
+    classes = [c for c in ("vehicle", "ship", "farm", "equipment") if not req.classes or c in req.classes]
+    rng.shuffle(classes)
+    wanted: dict[str, int] = {}
+    for cls in classes:
+        n_class = sum(1 for a in fleet.assets if a.cls == cls)
+        if not _eligible(fleet, req, mode, cls, set()):
             continue
         if req.count is not None:
-            n = req.count
+            wanted[cls] = req.count
         elif req.share is not None:
-            n = max(1, round(req.share * len(of_class)))
+            wanted[cls] = max(1, round(req.share * n_class))
         else:
-            n = 1
-        n = min(n, len(eligible), budget - len(taken) - len(out))
-        if n <= 0:
-            continue
-        out.extend(rng.sample(eligible, n))
+            wanted[cls] = 1
+    out: list[str] = []
+    while any(wanted.values()):
+        for cls in classes:
+            if wanted.get(cls):
+                out.append(cls)
+                wanted[cls] -= 1
     return out
+
+
+def _pick_one(
+    fleet: Fleet, req: IncidentRequest, mode: str, cls: str, taken: set[str], rng: random.Random
+) -> Asset | None:
+    eligible = _eligible(fleet, req, mode, cls, taken)
+    return rng.choice(eligible) if eligible else None
 
 
 def _start(
