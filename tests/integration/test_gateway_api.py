@@ -122,8 +122,8 @@ def test_triage_acknowledge_assign_resolve(env: tuple[TestClient, dict[str, str]
     assert client.post("/api/alerts/999999/acknowledge", headers=pl).status_code == 404
 
 
-def _sse_ids(client: TestClient, token: str, *, limit: int, **kw: object) -> list[int]:
-    params: dict[str, object] = {"limit": limit}
+def _sse_ids(client: TestClient, token: str, *, limit: int, **kw: int) -> list[int]:
+    params: dict[str, int] = {"limit": limit}
     headers = auth(token)
     if "after" in kw:
         params["after"] = kw["after"]
