@@ -14,7 +14,6 @@ from collateral.provenance.report import (
     ReportTiming,
     VerifyResult,
     build_report,
-    readings_digest,
     verify_report,
 )
 
@@ -23,7 +22,6 @@ __all__ = [
     "ReportTiming",
     "VerifyResult",
     "build_report",
-    "readings_digest",
     "render_html",
     "verify_report",
 ]

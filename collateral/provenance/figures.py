@@ -15,6 +15,7 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import NDArray
 
+from collateral.geo import haversine_m
 from collateral.geojson import zone_base_point
 from collateral.provenance.inputs import ProvenanceInputs
 
@@ -239,7 +240,11 @@ def voyages(inp: ProvenanceInputs) -> int | None:
 def sites(
     inp: ProvenanceInputs, *, radius_m: float = 500.0, limit: int = 15
 ) -> list[dict[str, Any]]:
-    """Places the asset stood (hours with little movement), clustered within ``radius_m``."""
+    """Places the asset stood (hours with little movement), clustered within ``radius_m``.
+
+    Consecutive still hours at one place are taken as one visit without a search;
+    otherwise the nearest known site within ``radius_m`` is reused (greedy).
+    """
     h = inp.hourly
     still = (
         (np.nan_to_num(h["moving_minutes"]) < 10)
@@ -250,35 +255,37 @@ def sites(
     base = zone_base_point(inp.asset.declared)
     centres: list[tuple[float, float]] = []
     stats: list[dict[str, Any]] = []
-    clat = np.empty(0)
-    clon = np.empty(0)
+    clat: list[float] = []
+    clon: list[float] = []
     prev_site, prev_row = -1, -10
-    for i in idx:
-        lat, lon = float(h["last_lat"][i]), float(h["last_lon"][i])
+    buckets = h.bucket[idx].tolist()
+    for i, lat, lon, bucket in zip(
+        idx.tolist(), h["last_lat"][idx].tolist(), h["last_lon"][idx].tolist(), buckets, strict=True
+    ):
         site = -1
         if prev_site >= 0 and i == prev_row + 1:
             c = centres[prev_site]
-            if (
-                hav_m(np.array([c[0]]), np.array([c[1]]), np.array([lat]), np.array([lon]))[0]
-                <= radius_m
-            ):
+            if haversine_m(c[0], c[1], lat, lon) <= radius_m:
                 site = prev_site
         if site < 0 and centres:
-            d = hav_m(clat, clon, np.full(len(clat), lat), np.full(len(clat), lon))
+            d = hav_m(
+                np.asarray(clat), np.asarray(clon), np.full(len(clat), lat), np.full(len(clat), lon)
+            )
             k = int(np.argmin(d))
             if d[k] <= radius_m:
                 site = k
         if site < 0:
             centres.append((lat, lon))
-            clat, clon = np.append(clat, lat), np.append(clon, lon)
-            stats.append({"hours": 0, "visits": 0, "first": h.bucket[i], "last": h.bucket[i]})
+            clat.append(lat)
+            clon.append(lon)
+            stats.append({"hours": 0, "visits": 0, "first": bucket, "last": bucket})
             site = len(centres) - 1
         s = stats[site]
         s["hours"] += 1
         if not (site == prev_site and i == prev_row + 1):
             s["visits"] += 1
-        s["last"] = h.bucket[i]
-        prev_site, prev_row = site, int(i)
+        s["last"] = bucket
+        prev_site, prev_row = site, i
     order = sorted(range(len(stats)), key=lambda k: -stats[k]["hours"])[:limit]
     out = []
     for k in order:

@@ -178,17 +178,17 @@ def _replays(inp: ProvenanceInputs, tl: Timeline) -> list[dict[str, Any]]:
     """Days whose hour-by-hour positions and counts repeat another day exactly."""
     h = inp.hourly
     sig: dict[int, list[tuple[Any, ...]]] = {}
-    for i in range(len(h)):
-        if not np.isfinite(h["first_lat"][i]) or np.nan_to_num(h["moving_minutes"][i]) < 1:
-            continue
-        sig.setdefault(int(tl.local_day[i]), []).append(
-            (
-                int(tl.local_hour[i]),
-                round(float(h["first_lat"][i]), 5),
-                round(float(h["first_lon"][i]), 5),
-                int(h["readings"][i]),
-            )
-        )
+    sel = np.nonzero(np.isfinite(h["first_lat"]) & (np.nan_to_num(h["moving_minutes"]) >= 1))[0]
+    cols = zip(
+        tl.local_day[sel].tolist(),
+        tl.local_hour[sel].tolist(),
+        np.round(h["first_lat"][sel], 5).tolist(),
+        np.round(h["first_lon"][sel], 5).tolist(),
+        h["readings"][sel].astype(np.int64).tolist(),
+        strict=True,
+    )
+    for day, hour, lat, lon, n in cols:
+        sig.setdefault(day, []).append((hour, lat, lon, n))
     seen: dict[tuple[Any, ...], int] = {}
     out = []
     for day, items in sorted(sig.items()):
@@ -251,14 +251,9 @@ def consistency(inp: ProvenanceInputs, tl: Timeline, ops: dict[str, Any]) -> dic
     zones = inp.zones.zones_of(inp.asset.id, ("pledged", "region", "base"))
     if pos.any() and zones:
         lat, lon = h["last_lat"][pos], h["last_lon"][pos]
-        pts = {(round(float(a), 4), round(float(b), 4)) for a, b in zip(lat, lon, strict=True)}
-        inside_pt = {p: any(z.contains(p[0], p[1]) for z in zones) for p in pts}
-        inside = np.array(
-            [
-                inside_pt[(round(float(a), 4), round(float(b), 4))]
-                for a, b in zip(lat, lon, strict=True)
-            ]
-        )
+        keys = list(zip(np.round(lat, 4).tolist(), np.round(lon, 4).tolist(), strict=True))
+        inside_pt = {p: any(z.contains(p[0], p[1]) for z in zones) for p in set(keys)}
+        inside = np.fromiter((inside_pt[k] for k in keys), dtype=bool, count=len(keys))
         share = float(inside.mean())
         parts.append(
             (

@@ -16,15 +16,14 @@ from decimal import Decimal
 from typing import Any, Final
 
 import numpy as np
-import psycopg
 
 from collateral.canonical import canonical_json, sha256_hex
 from collateral.errors import ProvenanceError
 from collateral.provenance import figures, findings
+from collateral.provenance.evidence import changed_hours, recomputed_evidence, sealed_evidence
 from collateral.provenance.findings import iso
 from collateral.provenance.inputs import ProvenanceInputs, Window, load_inputs
 from telemetry.db import Conn
-from telemetry.sqlfiles import query
 
 FORMAT: Final = "assetwatch-provenance/1"
 
@@ -53,15 +52,31 @@ class ReportTiming:
 
     load_s: float
     compute_s: float
-    digest_s: float
+    digest_s: float  # evidence: seals read, recent hours digested (and sealed)
 
 
-def build_body(inp: ProvenanceInputs, *, generated_at: datetime, source: str) -> dict[str, Any]:
+def build_body(
+    inp: ProvenanceInputs,
+    *,
+    generated_at: datetime,
+    source: str,
+    evidence_mismatches: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """The report body (everything but the evidence block) from loaded inputs."""
     tl = figures.timeline(inp)
     cov = figures.coverage(inp)
     ops = figures.operations(inp, tl)
     found = findings.authenticity(inp, tl, cov)
+    found += [
+        {
+            "kind": "evidence_mismatch",
+            "severity": "fail" if "removed" in m else "review",
+            "start": None,
+            "end": None,
+            "detail": m,
+        }
+        for m in evidence_mismatches[:20]
+    ]
     cons = findings.consistency(inp, tl, ops)
     verdict = findings.verdict(inp, cov, cons, found, ops)
     daily = ops.pop("_daily", None)
@@ -125,23 +140,6 @@ def build_body(inp: ProvenanceInputs, *, generated_at: datetime, source: str) ->
     return body
 
 
-def readings_digest(conn: Conn, windows: list[dict[str, Any]]) -> tuple[int, str]:
-    """(count, SHA-256 hex) over the canonical raw readings in ``windows``."""
-    try:
-        row = conn.execute(
-            query("collateral", "prov_readings_digest"),
-            {
-                "devices": [w["device_id"] for w in windows],
-                "starts": [w["start"] for w in windows],
-                "ends": [w["end"] for w in windows],
-            },
-        ).fetchone()
-    except psycopg.Error as exc:
-        raise ProvenanceError(f"cannot digest the readings: {exc}") from exc
-    assert row is not None
-    return int(row[0]), str(row[1])
-
-
 def _windows(ws: tuple[Window, ...]) -> list[dict[str, Any]]:
     return [{"device_id": w.device_id, "start": iso(w.start), "end": iso(w.end)} for w in ws]
 
@@ -168,13 +166,22 @@ def build_report(
     t0 = time.perf_counter()
     inp = load_inputs(conn, asset_id, start=end - timedelta(days=days), end=end, source=source)
     t1 = time.perf_counter()
-    body = build_body(inp, generated_at=generated_at or now, source=source)
-    t2 = time.perf_counter()
     windows = _windows(inp.windows)
-    count, rdigest = readings_digest(conn, windows)
+    h = inp.hourly
+    counts = {
+        (inp.windows[int(d)].device_id, float(b)): int(n)
+        for d, b, n in zip(
+            h.device.tolist(), h.bucket.tolist(), h["readings"].tolist(), strict=True
+        )
+    }
+    ev = sealed_evidence(conn, windows, counts, now=now)
+    t2 = time.perf_counter()
+    body = build_body(
+        inp, generated_at=generated_at or now, source=source, evidence_mismatches=ev.mismatches
+    )
     t3 = time.perf_counter()
     if timing is not None:
-        timing.append(ReportTiming(t1 - t0, t2 - t1, t3 - t2))
+        timing.append(ReportTiming(t1 - t0, t3 - t2, t2 - t1))
     return {
         "format": FORMAT,
         "body": body,
@@ -182,8 +189,11 @@ def build_report(
             "algorithm": "sha256",
             "canonical_json": "sorted keys, no whitespace, UTF-8",
             "report_sha256": sha256_hex(canonical_json(body)),
-            "readings_sha256": rdigest,
-            "readings_count": count,
+            "readings_sha256": ev.sha256,
+            "readings_count": ev.readings,
+            "readings_canonical": "per hour: sha256 of one line per reading "
+            "(see docs/provenance.md); overall: sha256 of "
+            "'device|hour|count|hour_sha256' lines",
             "windows": windows,
         },
     }
@@ -235,14 +245,16 @@ def verify_report(conn: Conn, doc: Any, *, recompute: bool = True) -> VerifyResu
     windows = ev.get("windows")
     if not isinstance(windows, list):
         raise ProvenanceError("evidence lacks its windows")
-    count, rdigest = readings_digest(conn, windows)
-    same = rdigest == ev.get("readings_sha256") and count == ev.get("readings_count")
-    details.append(
-        "readings unchanged"
-        if same
-        else f"readings changed: {count} now vs {ev.get('readings_count')} when issued, "
-        "digest differs"
-    )
+    fresh = recomputed_evidence(conn, windows)
+    same = fresh.sha256 == ev.get("readings_sha256") and fresh.readings == ev.get("readings_count")
+    if same:
+        details.append("readings unchanged")
+    else:
+        details.append(
+            f"readings changed: {fresh.readings} now vs {ev.get('readings_count')} "
+            "when issued, digest differs"
+        )
+        details += changed_hours(conn, windows, fresh)[:20]
     reproducible: bool | None = None
     if recompute:
         try:

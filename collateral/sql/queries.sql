@@ -230,20 +230,33 @@ WHERE device_id = %(device_id)s AND ts >= %(start)s AND ts < %(end)s
 ORDER BY ts
 LIMIT 10000;
 
--- Evidence digest: SHA-256 over the canonical text of every reading in the
--- windows (device, start, end), in (device, ts, dedup_key) order. Floats print
--- in PostgreSQL's shortest exact form, jsonb in its normalised form.
--- name: prov_readings_digest
-SELECT count(*),
-       encode(sha256(convert_to(coalesce(string_agg(concat_ws('|',
+-- Evidence: SHA-256 per (terminal, hour) over the canonical text of each raw
+-- reading, one line per reading in (ts, dedup_key) order. Floats print in
+-- PostgreSQL's shortest exact form, jsonb in its normalised form, NULL as ''.
+-- name: prov_hour_digests
+SELECT date_trunc('hour', r.ts) AS bucket, count(*),
+       encode(sha256(convert_to(string_agg(concat_ws('|',
            r.device_id, (extract(epoch FROM r.ts) * 1000000)::bigint, r.seq, r.lat, r.lon,
            r.alt_m, r.speed_kmh, r.heading_deg, r.hdop, r.sats, r.ignition, r.engine_on,
            r.engine_hours, r.odometer_km, r.fuel_pct, r.battery_v, r.ext_power, r.tamper,
            r.alarms::text, r.metrics::text, r.source, r.dedup_key),
-           E'\n' ORDER BY r.device_id, r.ts, r.dedup_key), ''), 'UTF8')), 'hex')
-FROM unnest(%(devices)s::text[], %(starts)s::timestamptz[], %(ends)s::timestamptz[])
-         AS w (device_id, s, e)
-JOIN readings r ON r.device_id = w.device_id AND r.ts >= w.s AND r.ts < w.e;
+           E'\n' ORDER BY r.ts, r.dedup_key), 'UTF8')), 'hex')
+FROM readings r
+WHERE r.device_id = %(device_id)s AND r.ts >= %(start)s AND r.ts < %(end)s
+GROUP BY 1
+ORDER BY 1;
+
+-- name: prov_seals
+SELECT bucket, readings, sha256 FROM evidence_seals
+WHERE device_id = %(device_id)s AND bucket >= %(start)s AND bucket < %(end)s
+ORDER BY bucket;
+
+-- name: prov_seal_insert
+INSERT INTO evidence_seals (device_id, bucket, readings, sha256)
+SELECT %(device_id)s, u.bucket, u.readings, u.sha256
+FROM unnest(%(buckets)s::timestamptz[], %(counts)s::bigint[], %(hashes)s::text[])
+     AS u (bucket, readings, sha256)
+ON CONFLICT (device_id, bucket) DO NOTHING;
 
 -- name: prov_has_alerts
 SELECT to_regclass('alerts') IS NOT NULL;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,39 @@ def test_cli_report_json_and_html(db_url: str, settings: Settings, tmp_path: Pat
     out = runner.invoke(cli, ["provenance", "A404"], env=env)
     assert out.exit_code != 0
     assert "A404" in out.output
+
+
+def test_sealed_hours_catch_changes_made_after_sealing(db_url: str, settings: Settings) -> None:
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, Incidents())
+        first = build_report(conn, "A1", days=DAYS, end=END)
+        conn.commit()
+        sealed = conn.execute("SELECT count(*) FROM evidence_seals").fetchone()
+        assert sealed is not None
+        assert sealed[0] == DAYS * 24  # every past hour with readings is sealed once
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM evidence_seals")
+        conn.rollback()
+        # A reading edited after sealing: a new report still cites the seal, and fails to verify.
+        conn.execute("UPDATE readings SET lat = lat + 0.001 WHERE device_id = 'T1' AND seq = 500")
+        conn.commit()
+        second = build_report(conn, "A1", days=DAYS, end=END)
+        assert second["evidence"]["readings_sha256"] == first["evidence"]["readings_sha256"]
+        res = verify_report(conn, second, recompute=False)
+        assert not res.readings_unchanged
+        assert any("differ from their seal" in d for d in res.details)
+        # A reading removed after sealing fails verification of every report citing it.
+        conn.execute("DELETE FROM readings WHERE device_id = 'T1' AND seq = 700")
+        conn.commit()
+        assert not verify_report(conn, first, recompute=False).readings_unchanged
+        # A late reading written into a sealed hour is named when the next report is built.
+        late = generate(History("T1", START, 1, interval_s=300, base=BASE))[3]
+        extra = replace(late, seq=10**9, ts=late.ts + timedelta(seconds=7))
+        ReadingWriter(settings).write(conn, [extra])
+        conn.commit()
+        materialize_rollups(conn, now=END + timedelta(days=1))
+        conn.commit()
+        third = build_report(conn, "A1", days=DAYS, end=END)["body"]
+        found = [f for f in third["findings"] if f["kind"] == "evidence_mismatch"]
+        assert [f["severity"] for f in found] == ["review"]
+        assert "added after sealing (12 sealed, 13 now)" in found[0]["detail"]
