@@ -7,6 +7,7 @@ unprivileged ``pgserver`` user when the tests run as root, as pgserver does).
 
 from __future__ import annotations
 
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -43,9 +44,13 @@ class OwnPostgres:
             return
         s = self._server
         args = ("-w", "-o", f'-h "" -k {self.pgdata}', "-l", str(s.log), "-D", str(self.pgdata))
-        _pgserver().pgexec.pgexec(
-            "pg_ctl", (*args, "start"), bin_path=s.bin_path, user=s.system_user
-        )
+        try:
+            _pgserver().pgexec.pgexec(
+                "pg_ctl", (*args, "start"), bin_path=s.bin_path, user=s.system_user
+            )
+        except subprocess.CalledProcessError as exc:
+            tail = Path(s.log).read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"PostgreSQL did not restart: {exc.stderr}\n{tail}") from exc
 
     def stop(self) -> None:
         s = self._server
