@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from simulators.fleet import Asset, Terminal
-from simulators.geo import bearing_deg, offset
+from simulators.geo import offset
 from simulators.incidents import PHYSICAL, Incident
 from simulators.motion import Motion
 from simulators.scenario import Noise
@@ -197,7 +197,7 @@ class Device:
             lat, lon = self._graze(t, lat, lon, moving)
         self.truth = Truth(t, lat, lon, moving)
         if moving:
-            self.heading = bearing_deg(seg.lat0, seg.lon0, seg.lat1, seg.lon1)
+            self.heading = seg.heading
         speed = seg.speed_ms * 3.6 * (1 + rng.uniform(-0.04, 0.04)) if moving else 0.0
         hdop = round(rng.uniform(0.7, 1.6), 1)
         sats = rng.randrange(8, 17)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from simulators.fleet import Asset, Site
-from simulators.geo import distance_m, offset
+from simulators.geo import bearing_deg, distance_m, offset
 from simulators.incidents import EXCURSION_SPEED, PHYSICAL, TRAVEL_SPEED, Incident
 from simulators.timebase import DAY, HOUR, local_day_start, local_weekday
 
@@ -36,18 +36,14 @@ class Segment:
     engine: bool
     load: float
     moving: bool
+    speed_ms: float = 0.0  # constant along the segment (set when planned)
+    heading: float = 0.0
 
     def position(self, t: float) -> tuple[float, float]:
         if not self.moving or self.t1 <= self.t0:
             return self.lat0, self.lon0
         f = min(1.0, max(0.0, (t - self.t0) / (self.t1 - self.t0)))
         return self.lat0 + (self.lat1 - self.lat0) * f, self.lon0 + (self.lon1 - self.lon0) * f
-
-    @property
-    def speed_ms(self) -> float:
-        if not self.moving or self.t1 <= self.t0:
-            return 0.0
-        return distance_m(self.lat0, self.lon0, self.lat1, self.lon1) / (self.t1 - self.t0)
 
 
 class Motion:
@@ -109,7 +105,11 @@ class Motion:
     def _add(self, t1: float, lat1: float, lon1: float, *, engine: bool, load: float, moving: bool) -> None:
         if t1 <= self.t:
             return
-        seg = Segment(self.t, t1, self.lat, self.lon, lat1, lon1, engine, load, moving)
+        speed = heading = 0.0
+        if moving:
+            speed = distance_m(self.lat, self.lon, lat1, lon1) / (t1 - self.t)
+            heading = bearing_deg(self.lat, self.lon, lat1, lon1)
+        seg = Segment(self.t, t1, self.lat, self.lon, lat1, lon1, engine, load, moving, speed, heading)
         self.segs.append(seg)
         self.starts.append(self.t)
         self.t, self.lat, self.lon = t1, lat1, lon1

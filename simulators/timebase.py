@@ -29,11 +29,20 @@ def local_hour(t: float) -> float:
     return ((t + LOCAL_OFFSET_S) % DAY) / HOUR
 
 
+_DATES: dict[int, str] = {}
+
+
 def rfc3339(t: float) -> str:
-    """``2026-11-22T07:13:13.250Z``: UTC with milliseconds."""
+    """``2026-11-22T07:13:13.250Z``: UTC with milliseconds (hot path: dates are cached)."""
     ms = round(t * 1000)
-    dt = datetime.fromtimestamp(ms // 1000, UTC)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    secs, milli = divmod(ms, 1000)
+    day, sod = divmod(secs, 86_400)
+    date = _DATES.get(day)
+    if date is None:
+        date = _DATES[day] = datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%dT")
+    hh, rem = divmod(sod, 3600)
+    mm, ss = divmod(rem, 60)
+    return f"{date}{hh:02d}:{mm:02d}:{ss:02d}.{milli:03d}Z"
 
 
 def to_datetime(t: float) -> datetime:

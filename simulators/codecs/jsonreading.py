@@ -27,8 +27,28 @@ def reading_dict(fix: Fix) -> dict[str, Any]:
     return out
 
 
+def _value(v: object) -> str:
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    return repr(v)  # ints and finite floats: repr is valid JSON
+
+
 def json_reading(fix: Fix) -> bytes:
-    return json.dumps(reading_dict(fix), separators=(",", ":")).encode()
+    """Same bytes as ``json.dumps(reading_dict(fix), separators=(",", ":"))``, built directly.
+
+    This is the simulator's hottest path; values are ints, bools and finite floats.
+    """
+    parts = [f'{{"ts":"{rfc3339(fix.t)}","seq":{fix.seq}']
+    for name in _FIELDS:
+        value = getattr(fix, name)
+        if value is not None:
+            parts.append(f'"{name}":{_value(value)}')
+    if fix.metrics:
+        inner = ",".join(f'"{k}":{_value(v)}' for k, v in fix.metrics.items())
+        parts.append(f'"metrics":{{{inner}}}')
+    return (",".join(parts) + "}").encode()
 
 
 def json_batch(fixes: Sequence[Fix]) -> bytes:
