@@ -1,0 +1,78 @@
+"""The registry tables read into memory in one go (fine for tens of thousands of assets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from collateral.errors import CollateralError
+from collateral.model import (
+    Asset,
+    Binding,
+    Borrower,
+    DeviceProfile,
+    Loan,
+    Pledge,
+    RegistryDocument,
+    Terminal,
+    ZoneRecord,
+)
+from telemetry.db import Conn
+from telemetry.sqlfiles import query
+
+
+@dataclass(frozen=True)
+class RegistryState:
+    """Everything in the registry tables, keyed for lookups (ids of history rows kept)."""
+
+    borrowers: dict[str, Borrower]
+    loans: dict[str, Loan]
+    device_profiles: dict[str, DeviceProfile]
+    assets: dict[str, Asset]
+    terminals: dict[str, Terminal]
+    bindings: list[tuple[int, Binding]]
+    pledges: list[tuple[int, Pledge]]
+    zones: dict[str, ZoneRecord]
+
+    def document(self) -> RegistryDocument:
+        return RegistryDocument(
+            borrowers=tuple(self.borrowers.values()),
+            loans=tuple(self.loans.values()),
+            device_profiles=tuple(self.device_profiles.values()),
+            assets=tuple(self.assets.values()),
+            terminals=tuple(self.terminals.values()),
+            bindings=tuple(b for _, b in self.bindings),
+            pledges=tuple(p for _, p in self.pledges),
+            zones=tuple(self.zones.values()),
+        )
+
+
+def read_state(conn: Conn) -> RegistryState:
+    """Load the whole registry (fine for tens of thousands of assets)."""
+
+    def rows(name: str) -> list[tuple[Any, ...]]:
+        return conn.execute(query("collateral", name)).fetchall()
+
+    try:
+        return RegistryState(
+            borrowers={r[0]: Borrower(*r) for r in rows("borrowers_all")},
+            loans={r[0]: Loan(*r) for r in rows("loans_all")},
+            device_profiles={
+                r[0]: DeviceProfile(r[0], dict(r[1])) for r in rows("device_profiles_all")
+            },
+            assets={
+                r[0]: Asset(r[0], r[1], r[2], r[3], dict(r[4]), dict(r[5]), bool(r[6]))
+                for r in rows("assets_all")
+            },
+            terminals={r[0]: Terminal(*r) for r in rows("terminals_all")},
+            bindings=[(int(r[0]), Binding(*r[1:])) for r in rows("bindings_all")],
+            pledges=[(int(r[0]), Pledge(*r[1:])) for r in rows("pledges_all")],
+            zones={
+                r[0]: ZoneRecord(r[0], r[1], r[2], r[3], float(r[4]), r[5])
+                for r in rows("zones_all")
+            },
+        )
+    except psycopg.Error as exc:
+        raise CollateralError(f"cannot read the registry: {exc}") from exc
