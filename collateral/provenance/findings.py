@@ -384,6 +384,13 @@ def verdict(
                 for p in double
             )
         )
+    own = {
+        p["loan_id"]
+        for p in inp.pledges
+        if p["valid_from"] < now and (p["valid_to"] is None or p["valid_to"] > now)
+    }
+    if len(own) > 1:
+        fail.append(f"asset pledged to {len(own)} loans at once: {', '.join(sorted(own))}")
     ratio = cov["ratio"] or 0.0
     if cov["readings"] and ratio < 0.3:
         fail.append(f"data coverage {ratio * 100:.0f} % of the expected cadence (< 30 %)")
