@@ -7,11 +7,14 @@ speed, heading, fuel, battery, metrics — not its time, sequence or counters).
   ``flat_s`` while the readings claim operation (engine on, moving, or a
   positive power/activity/load metric). Real sensors are noisy; identical
   operating readings for hours are not measurements.
-- *replay*: ``replay_n`` consecutive readings whose fingerprints were all seen
-  before (not just repeated from the previous reading), with at least
-  ``replay_distinct`` different ones among them. Memory of past fingerprints is
-  a pair of rotating Bloom filters (``bloom_bytes`` each) so the state stays
-  under 2 KB; a false match needs ``replay_n`` filter hits in a row.
+- *replay*: ``replay_n`` consecutive remembered readings whose fingerprints
+  were all seen before (not just repeated from the previous reading), with at
+  least ``replay_distinct`` different ones among them. Only readings whose
+  fingerprint hash falls in a 1/``sample_mod`` sample are remembered, in a pair
+  of rotating Bloom filters (``bloom_bytes`` each), so the state stays under
+  2 KB yet reaches back about ``2 × bloom_rotate × sample_mod`` readings (days
+  for a tracker); a replayed stream hits the same sample. A false match needs
+  ``replay_n`` filter hits in a row (about 1e-9).
 
 The condition ends after ``clear`` consecutive readings showing neither.
 Level: flat-line → yellow, replay → orange; one level up after 24 h.
@@ -39,11 +42,12 @@ _OPERATING_METRICS = ("power_kw", "activity", "load_pct")
 class FabricationParams:
     flat_n: int = 12
     flat_s: float = 3600.0
-    replay_n: int = 8
+    replay_n: int = 6
     replay_distinct: int = 4
     clear: int = 6
-    bloom_bytes: int = 384
-    bloom_rotate: int = 300
+    sample_mod: int = 4
+    bloom_bytes: int = 512
+    bloom_rotate: int = 400
     up_after_s: float = 86400.0
     refresh_s: float = 6 * 3600.0
 
@@ -147,20 +151,24 @@ class Fabrication:
                 what = "flat_line"
         else:
             s = replace(s, flat_n=1, flat_since=t)
-        # replay: seen before, but not merely a repeat of the previous reading
+        # replay: only a hash-chosen 1/sample_mod of readings is remembered, so
+        # the filters reach back days; a replayed stream hits the same sample.
         a, b = _dec(s.bloom_a), _dec(s.bloom_b)
-        if fp != s.last_fp and (_has(a, fp) or _has(b, fp)):
-            fps = (*s.replay_fps, fp % 65536)[-p.replay_n :]
-            s = replace(s, replay_run=s.replay_run + 1, replay_fps=fps)
-            if s.replay_run >= p.replay_n and len(set(fps)) >= p.replay_distinct:
-                what = what or "replay"
-        elif fp != s.last_fp:
-            s = replace(s, replay_run=0, replay_fps=())
-        count = s.bloom_count + 1
-        a = _add(a, fp, p.bloom_bytes)
-        if count >= p.bloom_rotate:
-            a, b, count = b"", a, 0
-        s = replace(s, bloom_a=_enc(a), bloom_b=_enc(b), bloom_count=count, last_fp=fp)
+        sampled = (fp >> 44) % p.sample_mod == 0
+        if sampled and fp != s.last_fp:
+            if _has(a, fp) or _has(b, fp):
+                fps = (*s.replay_fps, fp % 65536)[-p.replay_n :]
+                s = replace(s, replay_run=s.replay_run + 1, replay_fps=fps)
+            else:
+                s = replace(s, replay_run=0, replay_fps=())
+            count = s.bloom_count + 1
+            a = _add(a, fp, p.bloom_bytes)
+            if count >= p.bloom_rotate:
+                a, b, count = b"", a, 0
+            s = replace(s, bloom_a=_enc(a), bloom_b=_enc(b), bloom_count=count)
+        if s.replay_run >= p.replay_n and len(set(s.replay_fps)) >= p.replay_distinct:
+            what = what or "replay"
+        s = replace(s, last_fp=fp)
         if what:
             since = s.since if s.since is not None else t
             base = Level.ORANGE if what == "replay" or s.what == "replay" else Level.YELLOW
