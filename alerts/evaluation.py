@@ -50,6 +50,9 @@ class TruthItem:
     start: datetime
     end: datetime | None
     expect_alert: bool = True
+    #: Every asset of the incident: ``asset_id`` plus ``params.assets`` (a double
+    #: pledge involves both records; an alert on either detects it).
+    assets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,7 @@ def parse_truth(lines: Iterable[str], *, source: str = "truth") -> list[TruthIte
                 start=_time(doc.get("start"), f"{where} start"),
                 end=None if end is None else _time(end, f"{where} end"),
                 expect_alert=bool(params.get("expect_alert", True)),
+                assets=(asset, *(str(a) for a in params.get("assets") or () if a != asset)),
             )
         )  # fmt: skip
     return out
@@ -218,9 +222,10 @@ def score(
     by_key: dict[tuple[str, str], list[TruthItem]] = defaultdict(list)
     by_asset: dict[str, list[TruthItem]] = defaultdict(list)
     for t in truth:
-        by_key[(t.asset_id, t.kind)].append(t)
-        if t.expect_alert:
-            by_asset[t.asset_id].append(t)
+        for asset in t.assets or (t.asset_id,):
+            by_key[(asset, t.kind)].append(t)
+            if t.expect_alert:
+                by_asset[asset].append(t)
     first_hit: dict[int, datetime] = {}
     index = {id(t): i for i, t in enumerate(truth)}
     per_kind: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

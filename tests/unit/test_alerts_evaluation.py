@@ -68,3 +68,11 @@ def test_detection_long_after_the_end_does_not_count() -> None:
 def test_bad_truth_lines_are_named(text: str, message: str) -> None:
     with pytest.raises(TruthFileError, match=message):
         parse_truth(["", text])
+
+
+def test_double_pledge_alert_on_either_asset_detects_it() -> None:
+    truth = parse_truth([line("double_pledge", "A1D", T, None, assets=["A1", "A1D"])])
+    dets = [Detection("A1", "double_pledge", T), Detection("A1D", "double_pledge", T)]
+    rep = score(truth, dets, asset_days=10, horizon=T + timedelta(days=1))
+    k = rep.kinds[[k.kind for k in rep.kinds].index("double_pledge")]
+    assert (k.detected, k.true_alerts, k.false_alarms) == (1, 2, 0)
