@@ -6,7 +6,8 @@ baseline so the weekly pattern cancels out. It enters when the median ratio is
 below ``enter_ratio`` *and* a one-sided Mann-Whitney U test (scipy) says the
 recent days are lower with p < ``alpha``; it leaves when the ratio is back
 above ``leave_ratio``. Near-zero operation is ``idle``'s business: below
-``idle_ratio`` decline gives no new opinion.
+``idle_ratio`` decline gives no new opinion, and days operated below
+``idle_ratio`` of their baseline are left out of both samples.
 
 Level by the recent/baseline ratio: watch < 0.6, yellow < 0.45, orange < 0.3.
 
@@ -59,9 +60,10 @@ class Decline:
             expected = base.get(s.weekday(d), 0.0)
             if expected < self.params.min_expected_min or not in_season(s, ctx, d):
                 continue
-            if s.readings[d] <= 0:
-                continue
-            out.append(float(s.operating_min[d]) / expected)
+            frac = float(s.operating_min[d]) / expected
+            if s.readings[d] <= 0 or frac < self.params.idle_ratio:
+                continue  # silent days are offline's business, idle days idle's
+            out.append(frac)
         return out
 
     def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:

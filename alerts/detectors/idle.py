@@ -6,8 +6,10 @@ The baseline is the asset's own median operating minutes per weekday over days
 ``min_expected_min`` and the declared season covers it; days not expected
 neither count nor break a run. An expected day is idle when the asset reported
 (a silent terminal is ``offline``, not idle) but operated less than
-``enter_frac`` of its baseline. The condition enters after ``enter_days``
-idle expected days in a row (most recent first) and, once open, leaves only
+``enter_frac`` of its baseline. The condition enters after enough idle
+expected days in a row (most recent first): ``enter_days``, more for an asset
+that often rests on expected days in its own baseline (the run must be
+unlikely by chance, ``alpha``; at most ``max_enter_days``) and, once open, leaves only
 when the latest expected day reaches ``leave_frac`` of baseline (hysteresis).
 The robust spread (scipy MAD) is kept as evidence.
 
@@ -20,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -41,6 +44,8 @@ class IdleParams:
     enter_frac: float = 0.1
     leave_frac: float = 0.5
     enter_days: int = 2
+    max_enter_days: int = 6
+    alpha: float = 0.01
     levels_days: tuple[float, float, float, float] = (2, 4, 7, 14)
 
 
@@ -75,6 +80,30 @@ class Idle:
             span = d + 1
         return run, latest, span
 
+    def _required_run(
+        self, s: DailySeries, ctx: DeviceContext, base: dict[int, float], first: int
+    ) -> int:
+        """Idle days in a row needed: more for assets that often rest on working days.
+
+        With ``q`` the share of the baseline's expected days that were idle, a
+        run of ``n`` such days by chance has probability about ``q ** n``; the
+        run must make that smaller than ``alpha`` (a cargo ship that waits in
+        port a third of its days needs 5, a truck that always works 2).
+        """
+        p = self.params
+        idle = total = 0
+        for d in range(first, min(p.baseline_to, s.days)):
+            expected = base.get(s.weekday(d), 0.0)
+            if expected < p.min_expected_min or not in_season(s, ctx, d) or s.readings[d] <= 0:
+                continue
+            total += 1
+            idle += int(float(s.operating_min[d]) / expected < p.enter_frac)
+        q = (idle + 0.5) / (total + 1.0)  # Jeffreys-style smoothing: never exactly 0 or 1
+        if q >= 0.5:
+            return p.max_enter_days
+        need = math.ceil(math.log(p.alpha) / math.log(q))
+        return int(min(max(need, p.enter_days), p.max_enter_days))
+
     def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
         p = self.params
         # The baseline leaves out the current idle run (found with a first guess
@@ -93,7 +122,8 @@ class Idle:
             first = span + 1
         if latest_frac is None:
             return None
-        active = run >= p.enter_days
+        need = self._required_run(s, ctx, base, first)
+        active = run >= need
         if was_active and not active and latest_frac < p.leave_frac:
             active = True
             run = max(run, 1)

@@ -5,10 +5,13 @@ did not move (hourly rollups with ``moving_minutes`` 0). The home site is the
 median resting place over the baseline days. The condition enters when each of
 the last ``enter_days`` days rests more than ``enter_km`` from home and within
 ``site_km`` of the other recent days (one new site, not a trip), and leaves
-when the latest resting place is back within ``leave_km`` of home. Sailing ships
-are left alone (a voyage is not a relocation); laid-up ones are judged.
+when the latest resting place is back within ``leave_km`` of home. Both
+thresholds grow with the spread of the asset's own baseline resting places
+(``spread_factor`` × their 90th-percentile distance from home), so an asset
+with no single home — a cargo ship calling at several ports — is not flagged
+for resting somewhere new.
 
-Level by distance from home: watch > 5 km, yellow > 20 km, orange > 100 km,
+Level by distance from home: watch > 1.5 km, yellow > 20 km, orange > 100 km,
 red > 500 km; one level up after a week away.
 
 Example::
@@ -35,11 +38,12 @@ class RelocationParams:
     baseline_to: int = 35
     min_baseline_days: int = 7
     enter_days: int = 3
-    enter_km: float = 5.0
-    leave_km: float = 2.0
-    site_km: float = 2.0
+    enter_km: float = 1.5
+    leave_km: float = 0.75
+    site_km: float = 1.0
+    spread_factor: float = 3.0
     long_days: int = 7
-    levels_km: tuple[float, float, float, float] = (5.0, 20.0, 100.0, 500.0)
+    levels_km: tuple[float, float, float, float] = (1.5, 20.0, 100.0, 500.0)
 
 
 class Relocation:
@@ -52,14 +56,23 @@ class Relocation:
 
     def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
         p = self.params
-        if ctx.asset_class == "ship" and not ctx.stationary:
-            return None
         lat_b = s.rest_lat[p.baseline_from : p.baseline_to]
         lon_b = s.rest_lon[p.baseline_from : p.baseline_to]
         ok = ~np.isnan(lat_b)
         if int(ok.sum()) < p.min_baseline_days:
             return None
         home = (float(np.median(lat_b[ok])), float(np.median(lon_b[ok])))
+        # An asset with no single home (a cargo ship between ports) rests far
+        # from its median anyway: the threshold grows with its own spread.
+        spread = float(
+            np.percentile(
+                [haversine_m(home[0], home[1], a, b) / 1000 for a, b in
+                 zip(lat_b[ok], lon_b[ok], strict=True)],
+                90,
+            )
+        )  # fmt: skip
+        enter_km = max(p.enter_km, p.spread_factor * spread)
+        leave_km = max(p.leave_km, p.spread_factor * spread / 2)
         away: list[float] = []
         for d in range(p.baseline_from):
             if np.isnan(s.rest_lat[d]):
@@ -77,7 +90,7 @@ class Relocation:
             return None
         latest_km = away[0]
         if was_active:
-            active = latest_km > p.leave_km
+            active = latest_km > leave_km
         else:
             if len(recent) < p.enter_days - 1 or len(away) < p.enter_days - 1:
                 return None
@@ -86,12 +99,12 @@ class Relocation:
             compact = all(
                 haversine_m(site[0], site[1], a, b) / 1000 <= p.site_km for a, b in recent
             )
-            active = compact and all(km > p.enter_km for km in away[: p.enter_days])
+            active = compact and all(km > enter_km for km in away[: p.enter_days])
             if not active:
                 return None
         days_away = 0
         for km in away:
-            if km <= p.enter_km:
+            if km <= enter_km:
                 break
             days_away += 1
         level = level_by_thresholds(latest_km, p.levels_km) or Level.WATCH
@@ -109,7 +122,8 @@ class Relocation:
             evidence={
                 "home": [round(home[0], 6), round(home[1], 6)],
                 "rest_km_from_home": [round(k, 2) for k in away],
-                "thresholds": {"enter_km": p.enter_km, "leave_km": p.leave_km,
+                "home_spread_p90_km": round(spread, 3),
+                "thresholds": {"enter_km": enter_km, "leave_km": leave_km,
                                "enter_days": p.enter_days, "site_km": p.site_km,
                                "levels_km": list(p.levels_km)},
             },

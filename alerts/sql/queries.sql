@@ -159,17 +159,20 @@ SELECT device_id FROM terminals ORDER BY device_id;
 
 -- name: daily_rollups
 -- Trailing 24-hour windows ending at %(now)s (day 0 = the last 24 h), per device.
--- The resting place of a day is the median last position of its hours without movement.
+-- The resting place of a day is the median last position of its hours without movement
+-- (of all its hours when it never stood still, e.g. a grazing herd).
 SELECT device_id,
        floor(extract(epoch FROM (%(now)s::timestamptz - bucket)) / 86400)::int AS day,
        sum(readings)::float8,
        sum(coalesce(operating_minutes, 0)),
        sum(coalesce(moving_minutes, 0)),
        sum(coalesce(distance_m, 0)),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY last_lat)
-           FILTER (WHERE coalesce(moving_minutes, 0) = 0 AND last_lat IS NOT NULL),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY last_lon)
-           FILTER (WHERE coalesce(moving_minutes, 0) = 0 AND last_lon IS NOT NULL),
+       coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY last_lat)
+                    FILTER (WHERE coalesce(moving_minutes, 0) = 0),
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY last_lat)),
+       coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY last_lon)
+                    FILTER (WHERE coalesce(moving_minutes, 0) = 0),
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY last_lon)),
        max(last_ts)
 FROM readings_hourly
 WHERE bucket >= %(now)s::timestamptz - make_interval(days => %(days)s)
