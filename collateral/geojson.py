@@ -26,7 +26,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.validation import explain_validity
 
 from collateral.errors import GeoJSONError
-from collateral.geo import LocalProjection, haversine_m, spherical_centre
+from collateral.geo import LocalProjection, spherical_centre
 
 #: Zones larger than this (centre to farthest vertex) are refused: the local
 #: projection's distortion would exceed a few percent.
@@ -120,11 +120,14 @@ def _problem_point(msg: str, proj: LocalProjection) -> str:
     return f" near [lon {lon:.6f}, lat {lat:.6f}]"
 
 
-def parse_zone_geometry(geometry: object, *, base: tuple[float, float] | None = None) -> ZoneShape:
+def parse_zone_geometry(
+    geometry: object, *, base: tuple[float, float] | None = None, check: bool = True
+) -> ZoneShape:
     """Validate a GeoJSON Polygon/MultiPolygon and project it; raise :class:`GeoJSONError`.
 
     ``base`` is the asset's declared base point ``(lat, lon)`` when known; it is
-    used to recognise a zone whose axes were swapped.
+    used to recognise a zone whose axes were swapped. ``check=False`` only
+    projects (for zones validated when they were stored).
     """
     if not isinstance(geometry, dict):
         raise GeoJSONError(f"geometry must be a GeoJSON object, got {type(geometry).__name__}")
@@ -135,7 +138,9 @@ def parse_zone_geometry(geometry: object, *, base: tuple[float, float] | None = 
     except ValueError as exc:
         raise GeoJSONError(f"zone spans the whole globe: {exc}") from exc
     proj = LocalProjection.at(lat0, lon0)
-    radius = max(haversine_m(lat0, lon0, float(la), float(lo)) for lo, la in all_pts)
+    radius = float(
+        np.max(np.hypot(*proj.forward(all_pts[:, 1], all_pts[:, 0])) / np.minimum(proj.kx, proj.ky))
+    )
     if radius > MAX_ZONE_RADIUS_M:
         raise GeoJSONError(
             f"zone is too large ({radius / 1000:.0f} km from its centre to its farthest vertex; "
@@ -149,7 +154,7 @@ def parse_zone_geometry(geometry: object, *, base: tuple[float, float] | None = 
             arr = np.array(ring, dtype=np.float64)
             xs, ys = proj.forward(arr[:, 1], arr[:, 0])
             lr = shapely.LinearRing(np.column_stack([xs, ys]))
-            if not lr.is_simple:
+            if check and not lr.is_simple:
                 msg = explain_validity(Polygon(lr))
                 raise GeoJSONError(
                     f"{prefix}[{r}]: ring self-intersects{_problem_point(msg, proj)}"
@@ -157,35 +162,35 @@ def parse_zone_geometry(geometry: object, *, base: tuple[float, float] | None = 
             poly_r = Polygon(lr)
             # A sliver thinner than ~1/10,000 of its length is positions on a line
             # (the projection's curvature gives such a "ring" a tiny area).
-            if poly_r.area <= _SLIVER * poly_r.length**2:
+            if check and poly_r.area <= _SLIVER * poly_r.length**2:
                 raise GeoJSONError(f"{prefix}[{r}]: ring has no area (its positions lie on a line)")
             rings.append(lr)
         shell = Polygon(rings[0])
-        for h, hole in enumerate(rings[1:], start=1):
+        for h, hole in enumerate(rings[1:] if check else [], start=1):
             if not shell.contains(Polygon(hole)):
                 raise GeoJSONError(
                     f"{prefix}[{h}]: hole lies (partly) outside its shell {prefix}[0]"
                 )
-        for a in range(1, len(rings)):
+        for a in range(1, len(rings) if check else 1):
             for b in range(a + 1, len(rings)):
                 if Polygon(rings[a]).overlaps(Polygon(rings[b])) or Polygon(rings[a]).within(
                     Polygon(rings[b])
                 ):
                     raise GeoJSONError(f"{prefix}: holes [{a}] and [{b}] overlap")
         part = Polygon(rings[0], rings[1:])
-        if not part.is_valid:
+        if check and not part.is_valid:
             msg = explain_validity(part)
             raise GeoJSONError(
                 f"{prefix}: invalid polygon ({msg.split('[')[0].strip()})"
                 f"{_problem_point(msg, proj)}"
             )
         parts.append(part)
-    for a in range(len(parts)):
+    for a in range(len(parts) if check else 0):
         for b in range(a + 1, len(parts)):
             if parts[a].intersection(parts[b]).area > 0.0:
                 raise GeoJSONError(f"MultiPolygon parts coordinates[{a}] and [{b}] overlap")
     shape: Polygon | MultiPolygon = parts[0] if len(parts) == 1 else MultiPolygon(parts)
-    if base is not None:
+    if check and base is not None:
         _check_swapped(all_pts, shape, proj, base)
     return ZoneShape(proj, shape, radius, geometry)
 

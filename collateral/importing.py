@@ -81,6 +81,21 @@ def _check_references(doc: RegistryDocument, st: RegistryState) -> list[Problem]
     for i, a in enumerate(doc.assets):
         if a.borrower_id not in borrowers:
             out.append(Problem(f"assets[{i}] ({a.id})", f"unknown borrower_id {a.borrower_id!r}"))
+    fields = ("jt808_phone", "mmsi", "dev_eui", "aemp_serial")
+    owners = {
+        f: {getattr(o, f): o.device_id for o in st.terminals.values() if getattr(o, f)}
+        for f in fields
+    }
+    # identifiers the file moves away from their current holder (e.g. a swapped SIM)
+    incoming = {t.device_id: t for t in doc.terminals}
+    moving = {
+        f: {
+            d
+            for d in incoming
+            if d in st.terminals and getattr(st.terminals[d], f) != getattr(incoming[d], f)
+        }
+        for f in fields
+    }
     for i, t in enumerate(doc.terminals):
         if t.device_profile and t.device_profile not in profiles:
             out.append(
@@ -91,16 +106,10 @@ def _check_references(doc: RegistryDocument, st: RegistryState) -> list[Problem]
             )
         for fld in ("jt808_phone", "mmsi", "dev_eui", "aemp_serial"):
             v = getattr(t, fld)
+            holder = owners[fld].get(v) if v else None
             owner = (
-                next(
-                    (
-                        o.device_id
-                        for o in st.terminals.values()
-                        if getattr(o, fld) == v and o.device_id != t.device_id
-                    ),
-                    None,
-                )
-                if v
+                holder
+                if holder is not None and holder != t.device_id and holder not in moving[fld]
                 else None
             )
             if owner is not None:
@@ -124,10 +133,13 @@ def _check_references(doc: RegistryDocument, st: RegistryState) -> list[Problem]
     declared = {a.id: a.declared for a in st.assets.values()} | {
         a.id: a.declared for a in doc.assets
     }
+    in_doc = {a.id for a in doc.assets}
     for i, z in enumerate(doc.zones):
         if z.asset_id not in assets:
             out.append(Problem(f"zones[{i}] ({z.id})", f"unknown asset_id {z.asset_id!r}"))
             continue
+        if z.asset_id in in_doc:
+            continue  # validated with this base when the document was parsed
         try:
             parse_zone_geometry(z.geometry, base=zone_base_point(declared.get(z.asset_id)))
         except GeoJSONError as exc:

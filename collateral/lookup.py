@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from collateral.geojson import zone_base_point
-from collateral.registry import read_state
+from collateral.state import read_assets, read_bindings, read_profiles, read_terminals, read_zones
 from collateral.zones import Zone, ZoneIndex
 from telemetry.db import Conn
 
@@ -84,7 +84,7 @@ class TerminalIndex:
 
 def load_terminal_index(conn: Conn) -> TerminalIndex:
     """Every terminal and device profile, indexed by each protocol identifier."""
-    st = read_state(conn)
+    terminals, profiles = read_terminals(conn), read_profiles(conn)
     infos = {
         t.device_id: TerminalInfo(
             t.device_id,
@@ -98,7 +98,7 @@ def load_terminal_index(conn: Conn) -> TerminalIndex:
             t.dev_eui,
             t.aemp_serial,
         )
-        for t in st.terminals.values()
+        for t in terminals.values()
     }
     ro = MappingProxyType
     return TerminalIndex(
@@ -109,7 +109,7 @@ def load_terminal_index(conn: Conn) -> TerminalIndex:
         by_mmsi=ro({t.mmsi: d for d, t in infos.items() if t.mmsi}),
         by_dev_eui=ro({t.dev_eui: d for d, t in infos.items() if t.dev_eui}),
         by_aemp_serial=ro({t.aemp_serial: d for d, t in infos.items() if t.aemp_serial}),
-        profiles=ro({p.name: ro(dict(p.mapping)) for p in st.device_profiles.values()}),
+        profiles=ro({p.name: ro(dict(p.mapping)) for p in profiles.values()}),
     )
 
 
@@ -153,7 +153,7 @@ class BindingIndex:
 def load_binding_index(conn: Conn) -> BindingIndex:
     """The whole binding history."""
     rows: dict[str, list[tuple[datetime, datetime | None, str]]] = {}
-    for _, b in read_state(conn).bindings:
+    for _, b in read_bindings(conn):
         rows.setdefault(b.device_id, []).append((b.valid_from, b.valid_to, b.asset_id))
     for v in rows.values():
         v.sort(key=lambda r: r[0])
@@ -195,15 +195,19 @@ def load_assets(conn: Conn) -> dict[str, AssetInfo]:
             MappingProxyType(a.identity),
             MappingProxyType(a.declared),
         )
-        for a in read_state(conn).assets.values()
+        for a in read_assets(conn).values()
     }
 
 
 def load_zone_index(conn: Conn) -> ZoneIndex:
-    """Every zone, prepared for containment and distance tests (see :mod:`collateral.zones`)."""
-    st = read_state(conn)
-    bases = {a.id: b for a in st.assets.values() if (b := zone_base_point(a.declared))}
+    """Every zone, prepared for containment and distance tests (see :mod:`collateral.zones`).
+
+    Stored zones were validated when written, so they are only projected here.
+    """
     return ZoneIndex.from_zones(
-        (Zone(z.id, z.asset_id, z.kind, z.name, z.buffer_m, z.geometry) for z in st.zones.values()),
-        bases=bases,
+        (
+            Zone(z.id, z.asset_id, z.kind, z.name, z.buffer_m, z.geometry)
+            for z in read_zones(conn).values()
+        ),
+        trusted=True,
     )

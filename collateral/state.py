@@ -49,30 +49,53 @@ class RegistryState:
         )
 
 
-def read_state(conn: Conn) -> RegistryState:
-    """Load the whole registry (fine for tens of thousands of assets)."""
-
-    def rows(name: str) -> list[tuple[Any, ...]]:
-        return conn.execute(query("collateral", name)).fetchall()
-
+def _rows(conn: Conn, name: str) -> list[tuple[Any, ...]]:
     try:
-        return RegistryState(
-            borrowers={r[0]: Borrower(*r) for r in rows("borrowers_all")},
-            loans={r[0]: Loan(*r) for r in rows("loans_all")},
-            device_profiles={
-                r[0]: DeviceProfile(r[0], dict(r[1])) for r in rows("device_profiles_all")
-            },
-            assets={
-                r[0]: Asset(r[0], r[1], r[2], r[3], dict(r[4]), dict(r[5]), bool(r[6]))
-                for r in rows("assets_all")
-            },
-            terminals={r[0]: Terminal(*r) for r in rows("terminals_all")},
-            bindings=[(int(r[0]), Binding(*r[1:])) for r in rows("bindings_all")],
-            pledges=[(int(r[0]), Pledge(*r[1:])) for r in rows("pledges_all")],
-            zones={
-                r[0]: ZoneRecord(r[0], r[1], r[2], r[3], float(r[4]), r[5])
-                for r in rows("zones_all")
-            },
-        )
+        return conn.execute(query("collateral", name)).fetchall()
     except psycopg.Error as exc:
         raise CollateralError(f"cannot read the registry: {exc}") from exc
+
+
+def read_terminals(conn: Conn) -> dict[str, Terminal]:
+    """Every terminal by device_id."""
+    return {r[0]: Terminal(*r) for r in _rows(conn, "terminals_all")}
+
+
+def read_profiles(conn: Conn) -> dict[str, DeviceProfile]:
+    """Every device profile by name."""
+    return {r[0]: DeviceProfile(r[0], dict(r[1])) for r in _rows(conn, "device_profiles_all")}
+
+
+def read_assets(conn: Conn) -> dict[str, Asset]:
+    """Every asset by id."""
+    return {
+        r[0]: Asset(r[0], r[1], r[2], r[3], dict(r[4]), dict(r[5]), bool(r[6]))
+        for r in _rows(conn, "assets_all")
+    }
+
+
+def read_bindings(conn: Conn) -> list[tuple[int, Binding]]:
+    """The whole binding history as (row id, binding)."""
+    return [(int(r[0]), Binding(*r[1:])) for r in _rows(conn, "bindings_all")]
+
+
+def read_zones(conn: Conn) -> dict[str, ZoneRecord]:
+    """Every zone by id."""
+    return {
+        r[0]: ZoneRecord(r[0], r[1], r[2], r[3], float(r[4]), r[5])
+        for r in _rows(conn, "zones_all")
+    }
+
+
+def read_state(conn: Conn) -> RegistryState:
+    """Load the whole registry (fine for tens of thousands of assets)."""
+    return RegistryState(
+        borrowers={r[0]: Borrower(*r) for r in _rows(conn, "borrowers_all")},
+        loans={r[0]: Loan(*r) for r in _rows(conn, "loans_all")},
+        device_profiles=read_profiles(conn),
+        assets=read_assets(conn),
+        terminals=read_terminals(conn),
+        bindings=read_bindings(conn),
+        pledges=[(int(r[0]), Pledge(*r[1:])) for r in _rows(conn, "pledges_all")],
+        zones=read_zones(conn),
+    )

@@ -67,14 +67,17 @@ class PreparedZone:
     _boundary: Any = field(repr=False)
 
     @classmethod
-    def build(cls, zone: Zone, *, base: tuple[float, float] | None = None) -> PreparedZone:
+    def build(
+        cls, zone: Zone, *, base: tuple[float, float] | None = None, trusted: bool = False
+    ) -> PreparedZone:
+        """Validate (unless ``trusted``: already validated when stored) and prepare a zone."""
         if zone.kind not in ZONE_KINDS:
             raise GeoJSONError(
                 f"zone {zone.id}: kind must be one of {ZONE_KINDS}, got {zone.kind!r}"
             )
         if not (math.isfinite(zone.buffer_m) and zone.buffer_m >= 0):
             raise GeoJSONError(f"zone {zone.id}: buffer_m must be a number >= 0")
-        shape = parse_zone_geometry(zone.geometry, base=base)
+        shape = parse_zone_geometry(zone.geometry, base=base, check=not trusted)
         shapely.prepare(shape.shape)
         return cls(zone, shape, shape.shape.boundary)
 
@@ -140,18 +143,28 @@ class ZoneIndex:
 
     @classmethod
     def from_zones(
-        cls, zones: Iterable[Zone], *, bases: dict[str, tuple[float, float]] | None = None
+        cls,
+        zones: Iterable[Zone],
+        *,
+        bases: dict[str, tuple[float, float]] | None = None,
+        trusted: bool = False,
     ) -> ZoneIndex:
-        """Validate and prepare zones (``bases``: asset id -> declared base, for swap checks)."""
+        """Validate and prepare zones (``bases``: asset id -> declared base, for swap checks).
+
+        ``trusted`` skips the geometry checks for zones validated when stored.
+        """
         bases = bases or {}
-        return cls(PreparedZone.build(z, base=bases.get(z.asset_id)) for z in zones)
+        return cls(
+            PreparedZone.build(z, base=bases.get(z.asset_id), trusted=trusted) for z in zones
+        )
 
     @classmethod
     def load(cls, conn: Conn) -> ZoneIndex:
         """Every stored zone (already validated when stored)."""
         rows = conn.execute(query("collateral", "zones_all")).fetchall()
         return cls.from_zones(
-            Zone(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4]), r[5]) for r in rows
+            (Zone(str(r[0]), str(r[1]), str(r[2]), str(r[3]), float(r[4]), r[5]) for r in rows),
+            trusted=True,
         )
 
     def __len__(self) -> int:
