@@ -5,6 +5,11 @@ thousand rows for 180 days, never the ~260,000 raw readings; only tamper and
 alarm readings (through a partial index) and the evidence digest (computed in
 the database) touch raw rows. ``source="raw"`` recomputes the same hourly rows
 from raw readings: the benchmark's baseline and a cross-check.
+
+The rollups are read with collateral's own named query rather than
+``telemetry.queries.hourly_rollups``: that function turns counters into deltas
+clamped at zero, and the report needs each hour's first and last counter value
+to see an engine-hour counter running backwards.
 """
 
 from __future__ import annotations

@@ -260,3 +260,23 @@ def test_sealed_hours_catch_changes_made_after_sealing(db_url: str, settings: Se
         found = [f for f in third["findings"] if f["kind"] == "evidence_mismatch"]
         assert [f["severity"] for f in found] == ["review"]
         assert "added after sealing (12 sealed, 13 now)" in found[0]["detail"]
+
+
+def test_alerts_from_the_detectors_enter_the_findings(db_url: str, settings: Settings) -> None:
+    with psycopg.connect(db_url) as conn:
+        _load(conn, settings, Incidents())
+        seen = START + timedelta(days=3)
+        conn.execute(
+            "INSERT INTO alerts (asset_id, device_id, kind, level, peak_level, status, outcome,"
+            " first_seen, last_seen) VALUES"
+            " ('A1', 'T1', 'zone_exit', 'yellow', 'yellow', 'resolved', 'false_alarm', %s, %s),"
+            " ('A1', 'T1', 'spoofing', 'red', 'red', 'open', NULL, %s, %s)",
+            (seen, seen, seen, seen + timedelta(hours=5)),
+        )
+        conn.commit()
+        body = build_report(conn, "A1", days=DAYS, end=END)["body"]
+        by_kind = {f["kind"]: f for f in body["findings"]}
+        assert by_kind["alert_zone_exit"]["severity"] == "info"
+        assert by_kind["alert_spoofing"]["severity"] == "fail"
+        assert body["verdict"]["verdict"] == "failed"
+        assert len(body["alerts"]) == 2
