@@ -9,6 +9,7 @@ run several apps side by side. ``serve(settings)`` runs one with uvicorn and
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -108,7 +109,6 @@ def create_app(settings: Settings, *, start_webhooks: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool: ConnectionPool[Conn] = open_pool(settings, name="assetwatch-gateway")
         app.state.pool = pool
-        app.state.stopping = threading.Event()
         dispatcher = WebhookDispatcher(pool, settings) if start_webhooks else None
         if dispatcher is not None:
             dispatcher.start()
@@ -141,15 +141,27 @@ def create_app(settings: Settings, *, start_webhooks: bool = True) -> FastAPI:
     return app
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that tells open live-feed streams to end before it waits for them."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        app = self.config.app
+        stopping = getattr(getattr(app, "state", None), "stopping", None)
+        if isinstance(stopping, threading.Event):
+            stopping.set()
+        await super().shutdown(sockets)
+
+
 def serve(settings: Settings) -> None:
     """Run the gateway with uvicorn on ``settings.http_host:http_port`` until interrupted."""
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=3,
     )
+    _Server(config).run()
 
 
 @dataclass(slots=True)
@@ -177,7 +189,7 @@ def start_in_thread(settings: Settings, **app_kwargs: Any) -> RunningGateway:
         log_level="warning",
         timeout_graceful_shutdown=3,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     thread = threading.Thread(target=server.run, name="assetwatch-gateway", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
