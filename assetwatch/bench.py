@@ -18,6 +18,10 @@ BENCHMARKS: Final[dict[str, tuple[str, str]]] = {
         "Provenance report over 180 days of one-minute data: rollups vs raw readings.",
     ),
     "detect": ("alerts.bench:detect", "One windowed detector pass over 10,000 assets x 30 days."),
+    "gateway": (
+        "gateway.bench:bench_gateway",
+        "HTTP: latest state of 10,000 assets, alert queue first page, alert feed latency.",
+    ),
     "detect-streaming": (
         "alerts.bench:detect_streaming",
         "Ingest write rate with and without the streaming detectors.",
