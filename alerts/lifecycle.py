@@ -128,6 +128,29 @@ def resolve(
     return changes[0]
 
 
+def assign(
+    conn: Conn,
+    alert_id: int,
+    *,
+    actor: str,
+    assignee: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> AlertChange:
+    """Give the alert to someone (any status; an open alert is acknowledged by the gateway)."""
+    asset_id, kind, level, status = _locked(conn, alert_id)
+    when = now or datetime.now(UTC)
+    conn.execute(
+        query("alerts", "assign_alert"), {"id": alert_id, "assignee": assignee, "note": note}
+    )
+    changes: list[AlertChange] = []
+    record_event(conn, changes, alert_id=alert_id, event="assigned", ts=when, asset_id=asset_id,
+                 kind=kind, level=level, status=status,
+                 payload={"actor": actor, "assignee": assignee, "note": note})  # fmt: skip
+    audit_changes(conn, changes, actor)
+    return changes[0]
+
+
 def outcomes_by_kind(conn: Conn) -> list[KindOutcomes]:
     """Per detector kind: alerts and their triage outcomes (false alarms among them)."""
     return [

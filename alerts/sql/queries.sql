@@ -204,3 +204,8 @@ SELECT kind, key, asset_ids, device_id, detail FROM registry_conflicts;
 
 -- name: asset_count
 SELECT count(*) FROM assets;
+
+-- name: assign_alert
+UPDATE alerts
+SET assignee = %(assignee)s, note = coalesce(%(note)s, note), updated_at = now()
+WHERE id = %(id)s;

@@ -12,7 +12,7 @@ import pytest
 from alerts.detectors import Level, Signal
 from alerts.engine import AlertPolicy, apply_signals, clear_due
 from alerts.errors import InvalidTransition
-from alerts.lifecycle import acknowledge, outcomes_by_kind, resolve
+from alerts.lifecycle import acknowledge, assign, outcomes_by_kind, resolve
 from alerts.streaming import StreamingHook
 from assetwatch.status import collect_status
 from collateral.audit import verify
@@ -96,13 +96,14 @@ def test_lifecycle_transitions_outcomes_and_audit(conn: Conn) -> None:
         acknowledge(conn, 1, actor="li.wei")
     with pytest.raises(InvalidTransition):
         resolve(conn, 1, actor="li.wei", outcome="maybe")
+    assign(conn, 1, actor="li.wei", assignee="zhang.min")
     resolve(conn, 1, actor="li.wei", outcome="false_alarm", note="fuse replaced")
     row = conn.execute("SELECT status, outcome, note, assignee FROM alerts").fetchone()
-    assert row == ("resolved", "false_alarm", "fuse replaced", "li.wei")
+    assert row == ("resolved", "false_alarm", "fuse replaced", "zhang.min")
     stats = outcomes_by_kind(conn)
     assert [(s.kind, s.false_alarm, s.false_alarm_rate) for s in stats] == [("tamper", 1, 1.0)]
     actions = [a for (a,) in conn.execute("SELECT action FROM audit_log ORDER BY seq")]
-    assert actions == ["alert.raised", "alert.acknowledged", "alert.resolved"]
+    assert actions == ["alert.raised", "alert.acknowledged", "alert.assigned", "alert.resolved"]
     assert verify(conn).ok
 
 
