@@ -149,7 +149,22 @@ def operations(inp: ProvenanceInputs, tl: Timeline) -> dict[str, Any]:
     h = inp.hourly
     days = round((inp.end - inp.start).total_seconds() / 86400)
     if not len(h):
-        return {"days": days, "active_days": 0, "distance_km": 0.0, "hours_per_day": None}
+        empty: dict[str, Any] = {
+            "days": days,
+            "days_with_data": 0,
+            "active_days": 0,
+            "utc_offset_hours": tl.offset_h,
+            "operating_hours_total": 0.0,
+            "moving_hours_total": 0.0,
+            "hours_per_active_day": None,
+            "hours_per_day_histogram": {},
+            "distance_km": 0.0,
+            "max_speed_kmh": None,
+            "class_figures": {},
+        }
+        if inp.asset.class_ == "ship":
+            empty["voyages"] = None
+        return empty
     uday, inv = np.unique(tl.local_day, return_inverse=True)
     op_h = np.bincount(inv, weights=np.nan_to_num(h["operating_minutes"])) / 60.0
     mv_h = np.bincount(inv, weights=np.nan_to_num(h["moving_minutes"])) / 60.0

@@ -280,3 +280,42 @@ def test_alerts_from_the_detectors_enter_the_findings(db_url: str, settings: Set
         assert by_kind["alert_spoofing"]["severity"] == "fail"
         assert body["verdict"]["verdict"] == "failed"
         assert len(body["alerts"]) == 2
+
+
+def test_asset_without_data_fails_and_other_classes_render(db_url: str, settings: Settings) -> None:
+    doc = json.loads(
+        (Path(__file__).parent.parent / "data" / "collateral_registry.json").read_text()
+    )
+    with psycopg.connect(db_url) as conn:
+        registry.import_document(conn, parse_document(doc))
+        conn.commit()
+        # a ship with one terminal change and a stationary herd, neither with readings
+        for asset in ("A002", "A003"):
+            rep = build_report(conn, asset, days=200, end=datetime(2026, 7, 1, tzinfo=UTC))
+            body = rep["body"]
+            assert body["verdict"]["verdict"] == "failed"
+            assert "no readings in the period" in body["verdict"]["reasons"]
+            assert rep["evidence"]["readings_count"] == 0
+            assert "failed" in render_html(rep)
+        ship = build_report(conn, "A002", days=200, end=datetime(2026, 7, 1, tzinfo=UTC))["body"]
+        assert [t["device_id"] for t in ship["terminals"]] == ["T002", "T002"]
+        # a herd collar with activity only, no engine: figures come out, nothing crashes
+        herd = generate(History("T003", START, 7, interval_s=600, base=(30.0, 122.1)))
+        herd = [
+            replace(
+                r,
+                engine_on=None,
+                ignition=None,
+                engine_hours=None,
+                speed_kmh=None,
+                metrics={"activity": 10.0 + (r.seq or 0) % 7, "body_temp_c": 38.5},
+            )
+            for r in herd
+        ]
+        ReadingWriter(settings).write(conn, herd)
+        conn.commit()
+        body = build_report(conn, "A003", days=7, end=START + timedelta(days=7))["body"]
+        figs = body["operations"]["class_figures"]
+        assert figs["activity_mean"] == pytest.approx(13.0, abs=0.2)
+        assert figs["body_temp_c_mean"] == pytest.approx(38.5)
+        assert body["operations"]["active_days"] == 8  # 7 UTC days touch 8 local days (UTC+8)
