@@ -146,7 +146,14 @@ def _apply(conn: Conn, sig: Signal, policy: AlertPolicy, changes: list[AlertChan
         **sig.evidence,
     }
     if not sig.active:
-        if row is not None and row[5] is None:
+        # Only the terminal that holds the condition can end it: a second
+        # terminal on the same asset that is fine does not clear the first's.
+        holder = row[7] if row is not None else None
+        if (
+            row is not None
+            and row[5] is None
+            and (not sig.device_id or holder in (None, sig.device_id))
+        ):
             conn.execute(query("alerts", "update_alert_ended"), {"id": row[0], "ts": sig.ts})
             record_event(
                 conn,
@@ -203,6 +210,7 @@ def _apply(conn: Conn, sig: Signal, policy: AlertPolicy, changes: list[AlertChan
             "peak_level": peak.label,
             "ts": sig.ts,
             "recur": 1 if recur else 0,
+            "device_id": sig.device_id or None,
             "evidence": _jsonb(evidence),
         },
     )

@@ -7,7 +7,7 @@ SELECT pg_advisory_xact_lock(hashtextextended(%(asset_id)s || '/' || %(kind)s, 0
 SELECT pg_advisory_xact_lock(7392001);
 
 -- name: open_alert_for_update
-SELECT id, level, peak_level, status, count, condition_ended_at, last_seen
+SELECT id, level, peak_level, status, count, condition_ended_at, last_seen, device_id
 FROM alerts
 WHERE asset_id = %(asset_id)s AND kind = %(kind)s AND status <> 'resolved'
 FOR UPDATE;
@@ -33,6 +33,7 @@ SET level = %(level)s,
     last_seen = greatest(last_seen, %(ts)s),
     count = count + %(recur)s,
     condition_ended_at = NULL,
+    device_id = coalesce(%(device_id)s, device_id),
     evidence = %(evidence)s,
     updated_at = now()
 WHERE id = %(id)s;

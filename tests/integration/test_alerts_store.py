@@ -134,3 +134,11 @@ def test_commit_hook_checkpoints_state_with_the_transaction(conn: Conn) -> None:
     size = conn.execute("SELECT max(octet_length(state::text)) FROM detector_state").fetchone()
     assert size is not None
     assert 0 < size[0] < 5 * 2048
+
+
+def test_second_terminal_that_is_fine_does_not_end_the_condition(conn: Conn) -> None:
+    other = Signal(kind="tamper", device_id="T2", asset_id="A1", active=False, ts=T)
+    apply_signals(conn, [sig(0), replace(other, ts=T + timedelta(minutes=5))], POLICY)
+    assert events(conn) == ["raised"]
+    apply_signals(conn, [sig(10, active=False)], POLICY)
+    assert events(conn) == ["raised", "condition_ended"]
