@@ -13,6 +13,18 @@ import click
 
 BENCHMARKS: Final[dict[str, tuple[str, str]]] = {
     # name: (module:attribute of a click command, one-line help)
+    "simulate": (
+        "simulators.bench:simulate_bench",
+        "Simulator: 10,000-device generation rate; firehose publish vs a minimal paho loop.",
+    ),
+    "soak": (
+        "assetwatch.soak:soak",
+        "A simulated month for 1,000 terminals through every process: RSS and throughput.",
+    ),
+    "ingest": (
+        "ingest.bench:bench_ingest",
+        "MQTT to database: ingest vs raw paho, naive INSERT and Node-RED 4.1.8.",
+    ),
     "provenance": (
         "collateral.provenance.bench:provenance",
         "Provenance report over 180 days of one-minute data: rollups vs raw readings.",

@@ -94,6 +94,7 @@ def write_messages(msgs: Iterator[SimMessage], out: IO[str]) -> int:
               show_default=True, help="JSON readings, or each class's own protocol")
 @click.option("--mqtt-url", default=None, help="broker URL (default: ASSETWATCH_MQTT_URL)")
 @click.option("--qos", type=click.IntRange(0, 1), default=1, show_default=True)
+@click.option("--topic-prefix", default="", help="prepend PREFIX/ to every topic (isolated test runs)")
 @click.option("--dry-run", is_flag=True, help="do not publish; just generate (no pacing)")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="write messages to this file (JSON lines, '-' for stdout) instead of publishing; "
@@ -105,7 +106,7 @@ def write_messages(msgs: Iterator[SimMessage], out: IO[str]) -> int:
 def simulate(
     ctx: click.Context, fleet: str, days: float, speedup: float, backfill: bool, start: str | None,
     seed: int, scenario: str, truth_path: Path | None, registry_path: Path | None, fmt: str,
-    mqtt_url: str | None, qos: int, dry_run: bool, out_path: Path | None, registry_only: bool,
+    mqtt_url: str | None, qos: int, topic_prefix: str, dry_run: bool, out_path: Path | None, registry_only: bool,
     progress: bool, as_json: bool,
 ) -> None:
     """Simulate vehicle, ship, farm and equipment fleets with scripted incidents."""
@@ -145,10 +146,11 @@ def simulate(
             url = mqtt_url or settings.mqtt_url
             if not url:
                 raise click.ClickException("no broker: pass --mqtt-url or set ASSETWATCH_MQTT_URL")
+            prefix = topic_prefix.rstrip("/") + "/" if topic_prefix else ""
             with Publisher(url, settings, qos=qos) as pub:
                 n = 0
                 for m in msgs:
-                    pub.publish(m.topic, m.payload)
+                    pub.publish(prefix + m.topic, m.payload)
                     n += 1
     except SimulatorError as exc:
         raise click.ClickException(str(exc)) from exc

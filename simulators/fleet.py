@@ -97,9 +97,10 @@ class Fleet:
     assets: tuple[Asset, ...]
     terminals: tuple[Terminal, ...]
     asset_by_id: Mapping[str, Asset] = field(default_factory=dict)
+    by_asset: Mapping[str, tuple[Terminal, ...]] = field(default_factory=dict)
 
     def terminals_of(self, asset_id: str) -> tuple[Terminal, ...]:
-        return tuple(t for t in self.terminals if t.asset_id == asset_id)
+        return self.by_asset.get(asset_id, ())
 
 
 def parse_fleet_spec(spec: str) -> dict[str, int]:
@@ -261,12 +262,16 @@ def build_fleet(counts: Mapping[str, int], seed: int, *, native: bool) -> Fleet:
             asset = _make_asset(cls, i + 1, borrower, loan, home, rng)
             assets.append(asset)
             terminals.extend(_make_terminals(asset, i + 1, rng, native=native))
+    by_asset: dict[str, list[Terminal]] = {}
+    for t in terminals:
+        by_asset.setdefault(t.asset_id, []).append(t)
     return Fleet(
         tuple(borrowers),
         tuple(loans),
         tuple(assets),
         tuple(terminals),
         {a.asset_id: a for a in assets},
+        {k: tuple(v) for k, v in by_asset.items()},
     )
 
 
