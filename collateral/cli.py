@@ -96,12 +96,13 @@ def import_(
 
 @registry.command("export")
 @click.option("-o", "--output", default="-", help="Write to this file (default: stdout).")
+@click.option("--with-secrets", is_flag=True, help="Include terminal credential hashes.")
 @click.pass_context
-def export(ctx: click.Context, output: str) -> None:
+def export(ctx: click.Context, output: str, with_secrets: bool) -> None:
     """Write the whole registry as a registry file (JSON, docs/registry.md)."""
     try:
         with connection(settings_of(ctx)) as conn:
-            doc = reg.export_document(conn)
+            doc = reg.export_document(conn, with_secrets=with_secrets)
     except (CollateralError, TelemetryError) as exc:
         raise click.ClickException(str(exc)) from exc
     text = reg.dumps(doc) + "\n"

@@ -12,7 +12,7 @@ matched by (terminal or asset, counterpart, from) and never rewritten.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from collateral.model import (
     Binding,
     Pledge,
     RegistryDocument,
+    Terminal,
 )
 from collateral.state import RegistryState, read_state
 from telemetry.db import Conn
@@ -207,6 +208,13 @@ def import_document(
                 new, changed = [], []
                 for obj in getattr(doc, section):
                     old = existing.get(getattr(obj, key))
+                    if (
+                        isinstance(obj, Terminal)
+                        and isinstance(old, Terminal)
+                        and obj.secret_hash is None
+                    ):
+                        # exports leave credentials out; re-importing one keeps them
+                        obj = replace(obj, secret_hash=old.secret_hash)
                     if old is None:
                         new.append(obj)
                         entries.append(

@@ -33,9 +33,17 @@ from telemetry.db import Conn
 from telemetry.sqlfiles import query
 
 
-def export_document(conn: Conn) -> dict[str, Any]:
-    """The whole registry as a registry file (``assetwatch-registry/1``)."""
-    return to_document(read_state(conn).document())
+def export_document(conn: Conn, *, with_secrets: bool = False) -> dict[str, Any]:
+    """The whole registry as a registry file (``assetwatch-registry/1``).
+
+    Terminal credential hashes are left out unless ``with_secrets``; importing
+    such a file keeps the stored ones.
+    """
+    doc = to_document(read_state(conn).document())
+    if not with_secrets:
+        for t in doc["terminals"]:
+            t.pop("secret_hash", None)
+    return doc
 
 
 def list_conflicts(

@@ -218,3 +218,20 @@ def test_assets_csv_reports_every_bad_line_and_applies_nothing(db_url: str) -> N
         row = conn.execute("SELECT declared FROM assets WHERE id = 'A101'").fetchone()
         assert row is not None
         assert row[0]["working_days"] == [0, 1, 2, 3, 4]
+
+
+def test_export_leaves_credentials_out_and_reimport_keeps_them(db_url: str) -> None:
+    doc = _doc()
+    doc["terminals"][0]["secret_hash"] = "sha256:" + "ab" * 32
+    with psycopg.connect(db_url) as conn:
+        registry.import_document(conn, parse_document(doc))
+        conn.commit()
+        plain = registry.export_document(conn)
+        assert all("secret_hash" not in t for t in plain["terminals"])
+        full = registry.export_document(conn, with_secrets=True)
+        assert full["terminals"][0]["secret_hash"] == "sha256:" + "ab" * 32
+        res = registry.import_document(conn, parse_document(plain))
+        conn.commit()
+        assert res.updated["terminals"] == 0
+        row = conn.execute("SELECT secret_hash FROM terminals WHERE device_id = 'T001'").fetchone()
+        assert row == ("sha256:" + "ab" * 32,)
