@@ -25,3 +25,10 @@ UPDATE terminals SET secret_hash = %(secret_hash)s WHERE device_id = %(device_id
 
 -- name: event_clock
 SELECT max(ts) FROM latest_state;
+
+-- name: soak_progress
+SELECT (SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'readings'),
+       (SELECT max(ts) FROM latest_state);
+
+-- name: soak_backend_pids
+SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid();
