@@ -18,6 +18,10 @@ from gateway.schemas import RowId
 router = APIRouter(prefix="/api", tags=["rejects"])
 log = logging.getLogger(__name__)
 
+# Released readings feed the streaming detectors like live ones unless the
+# settings name another hook ("" turns it off).
+DEFAULT_HOOK = "alerts.streaming:commit_hook"
+
 
 def payload_view(payload: bytes | None) -> dict[str, Any]:
     """A payload as text when it is UTF-8, else base64, with its size."""
@@ -58,7 +62,8 @@ def get_dead_letter(conn: ConnDep, user: Operator, dead_letter_id: RowId) -> dic
     row = fetch_one(conn, "dead_letter_get", {"id": dead_letter_id})
     if row is None:
         raise NotFound(f"no dead letter {dead_letter_id}")
-    return {**row, **payload_view(row.pop("payload"))}
+    payload = row.pop("payload")
+    return {**row, **payload_view(payload)}
 
 
 @router.get("/quarantine", response_model=Page[dict[str, Any]])
@@ -89,7 +94,8 @@ def get_quarantined(conn: ConnDep, user: Operator, quarantine_id: RowId) -> dict
     row = fetch_one(conn, "quarantine_get", {"id": quarantine_id})
     if row is None:
         raise NotFound(f"no quarantined message {quarantine_id}")
-    return {**row, **payload_view(row.pop("payload"))}
+    payload = row.pop("payload")
+    return {**row, **payload_view(payload)}
 
 
 @router.post("/quarantine/release")
@@ -99,11 +105,12 @@ def release(settings: SettingsDep, user: Operator) -> dict[str, Any]:
     Readings released feed the streaming detectors exactly as live ones do.
     Messages whose terminal is still unknown stay quarantined.
     """
-    from assetwatch.run import with_default_hook
     from ingest.quarantine import release as release_quarantine
     from ingest.service import load_commit_hook
 
-    hook = load_commit_hook(with_default_hook(settings))
+    if settings.ingest_commit_hook is None:
+        settings = settings.model_copy(update={"ingest_commit_hook": DEFAULT_HOOK})
+    hook = load_commit_hook(settings)
     report = release_quarantine(settings, commit_hook=hook)
     log.info("quarantine release by %s: %d released", user.key_id, report.released)
     return dataclasses.asdict(report)
