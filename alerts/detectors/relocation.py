@@ -9,7 +9,9 @@ when the latest resting place is back within ``leave_km`` of home. Both
 thresholds grow with the spread of the asset's own baseline resting places
 (``spread_factor`` × their 90th-percentile distance from home), so an asset
 with no single home — a cargo ship calling at several ports — is not flagged
-for resting somewhere new.
+for resting somewhere new; and an asset whose baseline already holds stays
+away of several days (a ship on multi-day voyages) must stay away two days
+longer than its longest one.
 
 Level by distance from home: watch > 1.5 km, yellow > 20 km, orange > 100 km,
 red > 500 km; one level up after a week away.
@@ -73,17 +75,27 @@ class Relocation:
         )  # fmt: skip
         enter_km = max(p.enter_km, p.spread_factor * spread)
         leave_km = max(p.leave_km, p.spread_factor * spread / 2)
+        # An asset that already rested away for days in its baseline (a ship on
+        # multi-day voyages) needs a longer stay away than its longest one.
+        longest = run = 0
+        for a, b in zip(lat_b, lon_b, strict=True):
+            far = not np.isnan(a) and haversine_m(home[0], home[1], a, b) / 1000 > enter_km
+            run = run + 1 if far else 0
+            longest = max(longest, run)
+        need = max(p.enter_days, longest + 2) if longest else p.enter_days
+        if need > p.baseline_from:
+            return None  # away so often that a stay elsewhere says nothing
         away: list[float] = []
         for d in range(p.baseline_from):
             if np.isnan(s.rest_lat[d]):
-                if d < p.enter_days:
+                if d < need:
                     continue
                 break
             km = haversine_m(home[0], home[1], s.rest_lat[d], s.rest_lon[d]) / 1000.0
             away.append(km)
         recent = [
             (float(s.rest_lat[d]), float(s.rest_lon[d]))
-            for d in range(p.enter_days)
+            for d in range(need)
             if not np.isnan(s.rest_lat[d])
         ]
         if not away:
@@ -92,14 +104,14 @@ class Relocation:
         if was_active:
             active = latest_km > leave_km
         else:
-            if len(recent) < p.enter_days - 1 or len(away) < p.enter_days - 1:
+            if len(recent) < need - 1 or len(away) < need - 1:
                 return None
             site = (float(np.median([r[0] for r in recent])),
                     float(np.median([r[1] for r in recent])))  # fmt: skip
             compact = all(
                 haversine_m(site[0], site[1], a, b) / 1000 <= p.site_km for a, b in recent
             )
-            active = compact and all(km > enter_km for km in away[: p.enter_days])
+            active = compact and all(km > enter_km for km in away[:need])
             if not active:
                 return None
         days_away = 0
@@ -124,7 +136,7 @@ class Relocation:
                 "rest_km_from_home": [round(k, 2) for k in away],
                 "home_spread_p90_km": round(spread, 3),
                 "thresholds": {"enter_km": enter_km, "leave_km": leave_km,
-                               "enter_days": p.enter_days, "site_km": p.site_km,
+                               "enter_days": need, "site_km": p.site_km,
                                "levels_km": list(p.levels_km)},
             },
         )  # fmt: skip
