@@ -54,7 +54,9 @@ def machine() -> dict[str, object]:
     }
 
 
-def paho_baseline(target: MqttTarget, pool: list[tuple[str, bytes]], *, qos: int, total: int) -> FirehoseResult:
+def paho_baseline(
+    target: MqttTarget, pool: list[tuple[str, bytes]], *, qos: int, total: int
+) -> FirehoseResult:
     """The minimal paho-mqtt 2 publish loop: defaults, loop thread, publish everything, wait."""
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"aw-base-{uuid.uuid4().hex[:10]}")
     if target.username is not None:
@@ -74,12 +76,26 @@ def paho_baseline(target: MqttTarget, pool: list[tuple[str, bytes]], *, qos: int
 
 
 @click.command("simulate")
-@click.option("--total", type=int, default=300_000, show_default=True, help="messages per firehose run")
-@click.option("--baseline-total", type=int, default=60_000, show_default=True,
-              help="messages per baseline run")
-@click.option("--sim-hours", type=float, default=1.0, show_default=True,
-              help="simulated hours of the 10,000-device fleet to generate")
-@click.option("--mqtt-url", default=None, help="broker (default: ASSETWATCH_MQTT_URL or local 1883)")
+@click.option(
+    "--total", type=int, default=300_000, show_default=True, help="messages per firehose run"
+)
+@click.option(
+    "--baseline-total",
+    type=int,
+    default=60_000,
+    show_default=True,
+    help="messages per baseline run",
+)
+@click.option(
+    "--sim-hours",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="simulated hours of the 10,000-device fleet to generate",
+)
+@click.option(
+    "--mqtt-url", default=None, help="broker (default: ASSETWATCH_MQTT_URL or local 1883)"
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def simulate_bench(ctx: click.Context, total: int, baseline_total: int, sim_hours: float,
@@ -96,10 +112,10 @@ def simulate_bench(ctx: click.Context, total: int, baseline_total: int, sim_hour
     pool: list[tuple[str, bytes]] = []
     c0, w0 = time.process_time(), time.perf_counter()
     n = 0
-    for m in sim.messages():
+    for msg in sim.messages():
         n += 1
         if len(pool) < 100_000:
-            pool.append((prefix + m.topic, m.payload))
+            pool.append((prefix + msg.topic, msg.payload))
     cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     report["generate"] = {
         "devices": sim.device_count, "simulated_hours": sim_hours, "messages": n,
@@ -128,7 +144,12 @@ def simulate_bench(ctx: click.Context, total: int, baseline_total: int, sim_hour
     click.echo(f"machine: {m}")
     g = report["generate"]
     click.echo(f"generate: {g}")
-    click.echo(f"{'qos':<5}{'baseline paho loop':>20}{'firehose raw':>15}{'x':>7}{'paho window':>14}{'x':>7}")
+    click.echo(
+        f"{'qos':<5}{'baseline paho loop':>20}{'firehose raw':>15}{'x':>7}"
+        f"{'paho window':>14}{'x':>7}"
+    )
     for name, r in runs.items():
-        click.echo(f"{name:<5}{r['baseline_paho_loop']:>20,}{r['firehose_raw']:>15,}"
-                   f"{r['raw_vs_baseline']:>7}{r['firehose_paho_window']:>14,}{r['paho_window_vs_baseline']:>7}")
+        click.echo(
+            f"{name:<5}{r['baseline_paho_loop']:>20,}{r['firehose_raw']:>15,}"
+            f"{r['raw_vs_baseline']:>7}{r['firehose_paho_window']:>14,}{r['paho_window_vs_baseline']:>7}"
+        )

@@ -79,8 +79,13 @@ class Device:
         self.noise = noise
         rng = self.rng = random.Random(f"assetwatch-device:{seed}:{terminal.device_id}")
         self.reporting = sorted(
-            (i for i in incidents if i.kind not in PHYSICAL and i.kind != "double_pledge"
-             and "companion_of" not in i.params),
+            (
+                i
+                for i in incidents
+                if i.kind not in PHYSICAL
+                and i.kind != "double_pledge"
+                and "companion_of" not in i.params
+            ),
             key=lambda i: i.start,
         )
         skew = rng.uniform(-noise.clock_skew_s, noise.clock_skew_s)
@@ -149,10 +154,10 @@ class Device:
             if t < inc.start < nxt and inc.kind in ("offline", "fabrication", "spoofing"):
                 nxt = inc.start  # land exactly on the incident's first moment
         self.replay_next = None
-        fix = self._report(fix, t)
+        reported = self._report(fix, t)
         if self.replay_next is not None and self.replay_next > t:
             nxt = self.replay_next
-        return fix, nxt
+        return reported, nxt
 
     def _integrate(self, t: float) -> None:
         a = self.last_t
@@ -218,25 +223,67 @@ class Device:
         lat, lon = round(lat, 6), round(lon, 6)
         if role == "tracker":
             return Fix(
-                tt, self.seq, lat, lon, round(self.alt + rng.uniform(-3, 3), 1), round(speed, 1),
-                round(self.heading % 360, 1), hdop, sats, seg.engine, seg.engine,
-                round(self.engine_hours, 2), round(self.odometer_km, 1),
-                round(100 * self.fuel_l / self.tank_l, 1), 27.6 if seg.engine else 25.1, True, False,
+                tt,
+                self.seq,
+                lat,
+                lon,
+                round(self.alt + rng.uniform(-3, 3), 1),
+                round(speed, 1),
+                round(self.heading % 360, 1),
+                hdop,
+                sats,
+                seg.engine,
+                seg.engine,
+                round(self.engine_hours, 2),
+                round(self.odometer_km, 1),
+                round(100 * self.fuel_l / self.tank_l, 1),
+                27.6 if seg.engine else 25.1,
+                True,
+                False,
             )
         if role == "ais":
-            return Fix(tt, self.seq, lat, lon, None, round(speed, 1), round(self.heading % 360, 1),
-                       hdop, sats, None, seg.engine if self.asset.kind != "laid_up" else False)
+            return Fix(
+                tt,
+                self.seq,
+                lat,
+                lon,
+                None,
+                round(speed, 1),
+                round(self.heading % 360, 1),
+                hdop,
+                sats,
+                None,
+                seg.engine if self.asset.kind != "laid_up" else False,
+            )
         if role == "aemp":
             on = seg.engine
             load = (seg.load * 100 + rng.uniform(-5, 5)) if on else 0.0
             load = min(100.0, max(0.0, load))
             self.power_kw = self.asset.size * load / 100
             return Fix(
-                tt, self.seq, lat, lon, self.alt, round(speed, 1), None, hdop, sats, on, on,
-                round(self.engine_hours, 2), None, round(100 * self.fuel_l / self.tank_l, 1),
-                27.8 if on else 24.9, True, False,
-                metrics={"idle_hours": round(self.idle_hours, 2), "fuel_used_l": round(self.fuel_used_l, 1),
-                         "load_pct": round(load, 1), "power_kw": round(self.power_kw, 1)},
+                tt,
+                self.seq,
+                lat,
+                lon,
+                self.alt,
+                round(speed, 1),
+                None,
+                hdop,
+                sats,
+                on,
+                on,
+                round(self.engine_hours, 2),
+                None,
+                round(100 * self.fuel_l / self.tank_l, 1),
+                27.8 if on else 24.9,
+                True,
+                False,
+                metrics={
+                    "idle_hours": round(self.idle_hours, 2),
+                    "fuel_used_l": round(self.fuel_used_l, 1),
+                    "load_pct": round(load, 1),
+                    "power_kw": round(self.power_kw, 1),
+                },
             )
         if role == "collar":
             h = local_hour(t)
@@ -244,8 +291,19 @@ class Device:
             act = 5.0 if moving else max(0.0, rng.gauss(48 if day else 10, 12 if day else 4))
             temp = 38.6 + 0.3 * math.sin((h - 9) / 24 * 2 * math.pi) + rng.gauss(0, 0.08)
             self.batt -= 0.00002
-            return Fix(tt, self.seq, lat, lon, None, None, None, hdop, sats, battery_v=round(self.batt, 3),
-                       metrics={"activity": round(act, 1), "body_temp_c": round(temp, 2)})
+            return Fix(
+                tt,
+                self.seq,
+                lat,
+                lon,
+                None,
+                None,
+                None,
+                hdop,
+                sats,
+                battery_v=round(self.batt, 3),
+                metrics={"activity": round(act, 1), "body_temp_c": round(temp, 2)},
+            )
         f = self.motion.intensity(t)
         if role == "silo":
             self.silo -= (t - getattr(self, "_silo_t", t)) / DAY * 11.0 * f
@@ -253,8 +311,12 @@ class Device:
             if self.silo < 15 and 8 <= local_hour(t) < 17:
                 self.silo = rng.uniform(90, 97)
             self.batt -= 0.00001
-            return Fix(tt, self.seq, battery_v=round(self.batt, 3),
-                       metrics={"silo_level_pct": round(max(0.0, self.silo), 1)})
+            return Fix(
+                tt,
+                self.seq,
+                battery_v=round(self.batt, 3),
+                metrics={"silo_level_pct": round(max(0.0, self.silo), 1)},
+            )
         # power meter
         h = local_hour(t)
         heads = self.asset.size
@@ -265,8 +327,13 @@ class Device:
         self.energy_kwh += (kw + self.power_kw) / 2 * dt / HOUR
         self._pw_t = t
         self.power_kw = kw
-        return Fix(tt, self.seq, ext_power=True, tamper=False,
-                   metrics={"power_kw": round(kw, 2), "energy_kwh": round(self.energy_kwh, 1)})
+        return Fix(
+            tt,
+            self.seq,
+            ext_power=True,
+            tamper=False,
+            metrics={"power_kw": round(kw, 2), "energy_kwh": round(self.energy_kwh, 1)},
+        )
 
     def _graze(self, t: float, lat: float, lon: float, moving: bool) -> tuple[float, float]:
         if moving:
@@ -283,11 +350,21 @@ class Device:
     # -- reporting incidents ------------------------------------------------------------
     def _offline_notice(self, fix: Fix, cause: str) -> Fix:
         if cause == "power_cut":
-            return replace(fix, ext_power=False, tamper=True, alarms=("main_power_lost",),
-                           battery_v=3.9)
+            return replace(
+                fix, ext_power=False, tamper=True, alarms=("main_power_lost",), battery_v=3.9
+            )
         if cause == "antenna_cut":
-            return replace(fix, lat=None, lon=None, speed_kmh=None, heading_deg=None, hdop=None,
-                           sats=0, tamper=True, alarms=("antenna_cut",))
+            return replace(
+                fix,
+                lat=None,
+                lon=None,
+                speed_kmh=None,
+                heading_deg=None,
+                hdop=None,
+                sats=0,
+                tamper=True,
+                alarms=("antenna_cut",),
+            )
         return replace(fix, tamper=True, alarms=("case_opened",))
 
     def _report(self, fix: Fix, t: float) -> Fix | None:
@@ -307,20 +384,36 @@ class Device:
             if inc.kind == "tamper":
                 if inc.mode == "backup_battery":
                     left = max(0.0, ((inc.end or t) - t) / ((inc.end or t) - inc.start + 1))
-                    out = replace(out, ext_power=False, tamper=True, alarms=("main_power_lost",),
-                                  battery_v=round(3.6 + 0.5 * left, 2))
+                    out = replace(
+                        out,
+                        ext_power=False,
+                        tamper=True,
+                        alarms=("main_power_lost",),
+                        battery_v=round(3.6 + 0.5 * left, 2),
+                    )
                 else:
                     out = replace(out, tamper=True, alarms=("case_opened",))
             elif inc.mode == "teleport" and out.lat is not None and out.lon is not None:
-                lat, lon = offset(out.lat, out.lon, float(inc.params["offset_north_m"]),
-                                  float(inc.params["offset_east_m"]))
+                lat, lon = offset(
+                    out.lat,
+                    out.lon,
+                    float(inc.params["offset_north_m"]),
+                    float(inc.params["offset_east_m"]),
+                )
                 out = replace(out, lat=round(lat, 6), lon=round(lon, 6))
             elif inc.mode == "frozen":
                 if self.frozen is None:
                     self.frozen = out
                 fz = self.frozen
-                out = replace(out, lat=fz.lat, lon=fz.lon, speed_kmh=0.0, heading_deg=fz.heading_deg,
-                              hdop=fz.hdop, sats=fz.sats)
+                out = replace(
+                    out,
+                    lat=fz.lat,
+                    lon=fz.lon,
+                    speed_kmh=0.0,
+                    heading_deg=fz.heading_deg,
+                    hdop=fz.hdop,
+                    sats=fz.sats,
+                )
             elif inc.mode == "counter_rollback":
                 back_h = float(inc.params["engine_hours_back"])
                 back_km = float(inc.params["odometer_km_back"])
@@ -351,9 +444,17 @@ class Device:
             self.frozen = best  # anchor for counter offsets
         anchor = self.frozen
         eh = None
-        if best.engine_hours is not None and anchor.engine_hours is not None and fix.engine_hours is not None:
+        if (
+            best.engine_hours is not None
+            and anchor.engine_hours is not None
+            and fix.engine_hours is not None
+        ):
             eh = round(best.engine_hours - anchor.engine_hours + fix.engine_hours, 2)
         od = None
-        if best.odometer_km is not None and anchor.odometer_km is not None and fix.odometer_km is not None:
+        if (
+            best.odometer_km is not None
+            and anchor.odometer_km is not None
+            and fix.odometer_km is not None
+        ):
             od = round(best.odometer_km - anchor.odometer_km + fix.odometer_km, 1)
         return replace(best, t=fix.t, seq=fix.seq, engine_hours=eh, odometer_km=od)

@@ -88,7 +88,9 @@ class Channel:
             self.blind_start = self.blind_end = float("inf")
             return
         self.blind_start = after + self.rng.expovariate(self.blind_rate / DAY)
-        self.blind_end = self.blind_start + self.rng.uniform(120.0, max(120.0, self.noise.blind_area_max_s))
+        self.blind_end = self.blind_start + self.rng.uniform(
+            120.0, max(120.0, self.noise.blind_area_max_s)
+        )
 
     def encode(self, fixes: list[Fix], *, batch: bool) -> list[bytes]:
         term, dev = self.term, self.device
@@ -107,8 +109,13 @@ class Channel:
             enc = aemp_xml if term.aemp_xml else aemp_json
             return [enc(f, dev.asset.identity, term.device_id) for f in fixes]
         return [
-            chirpstack_uplink(f, dev_eui=term.dev_eui or "", profile=term.device_profile or "",
-                              device_name=term.device_id, f_cnt=f.seq)
+            chirpstack_uplink(
+                f,
+                dev_eui=term.dev_eui or "",
+                profile=term.device_profile or "",
+                device_name=term.device_id,
+                f_cnt=f.seq,
+            )
             for f in fixes
         ]
 
@@ -160,8 +167,15 @@ class EventLoop:
                     ch.buffer.clear()
                     ch.sat_flush = t + rng.uniform(3, 5) * HOUR
                     for payload in ch.encode(batch, batch=True):
-                        yield SimMessage(ch.topic, payload, to_datetime(max(f.t for f in batch)), t,
-                                         term.device_id, "batch", tuple(batch))
+                        yield SimMessage(
+                            ch.topic,
+                            payload,
+                            to_datetime(max(f.t for f in batch)),
+                            t,
+                            term.device_id,
+                            "batch",
+                            tuple(batch),
+                        )
                 continue
             if ch.blind_start <= t < ch.blind_end:
                 ch.buffer.append(fix)  # no network: the terminal keeps it for backfill
@@ -175,22 +189,44 @@ class EventLoop:
             if noise.dropout_p and rng.random() < noise.dropout_p:
                 continue
             payload = ch.encode([fix], batch=False)[0]
-            out = SimMessage(ch.topic, payload, to_datetime(fix.t), t, term.device_id, "reading", (fix,))
+            out = SimMessage(
+                ch.topic, payload, to_datetime(fix.t), t, term.device_id, "reading", (fix,)
+            )
             yield out
             if noise.duplicate_p and rng.random() < noise.duplicate_p:
-                dup = SimMessage(out.topic, payload, out.event_time, t + rng.uniform(0.5, 30.0),
-                                 out.device_id, "duplicate", out.fixes)
+                dup = SimMessage(
+                    out.topic,
+                    payload,
+                    out.event_time,
+                    t + rng.uniform(0.5, 30.0),
+                    out.device_id,
+                    "duplicate",
+                    out.fixes,
+                )
                 push(heap, (dup.send_time, order, _DELIVER, idx, dup))
                 order += 1
             if backlog:
                 at = t + rng.uniform(2.0, 20.0)
                 for p in ch.encode(backlog, batch=True):
-                    m = SimMessage(ch.topic, p, to_datetime(backlog[-1].t), at, term.device_id, "batch",
-                                   tuple(backlog))
+                    m = SimMessage(
+                        ch.topic,
+                        p,
+                        to_datetime(backlog[-1].t),
+                        at,
+                        term.device_id,
+                        "batch",
+                        tuple(backlog),
+                    )
                     push(heap, (at, order, _DELIVER, idx, m))
                     order += 1
             if term.protocol == "jt808" and not fix.ignition and nxt - t > 120:
-                hb = SimMessage(ch.topic, encode_heartbeat(fix.seq + 0x8000, ch.jt), to_datetime(fix.t + (nxt - t) / 2),
-                                t + (nxt - t) / 2, term.device_id, "heartbeat")
+                hb = SimMessage(
+                    ch.topic,
+                    encode_heartbeat(fix.seq + 0x8000, ch.jt),
+                    to_datetime(fix.t + (nxt - t) / 2),
+                    t + (nxt - t) / 2,
+                    term.device_id,
+                    "heartbeat",
+                )
                 push(heap, (hb.send_time, order, _DELIVER, idx, hb))
                 order += 1

@@ -64,7 +64,7 @@ class RawFirehose:
     """One MQTT connection writing pre-encoded PUBLISH packets in bulk."""
 
     def __init__(self, target: MqttTarget, *, chunk: int = 512, window: int = 20_000) -> None:
-        if target.tls:
+        if target.tls:  # benchmarks run against the local broker
             raise PublishError("the raw firehose speaks plain mqtt:// only (benchmarks are local)")
         self.target = target
         self.chunk = chunk
@@ -120,29 +120,23 @@ class RawFirehose:
         sock.settimeout(0.2)
         reader = threading.Thread(target=self._reader, args=(sock,), daemon=True)
         reader.start()
-        heads = [_head(t, qos) for t, _p in pool]
-        bodies = [p for _t, p in pool]
+        # Encode every packet once; QoS 1 packet ids follow the pool position, so ids are
+        # unique within any window shorter than 65,535 messages.
+        packets = [
+            publish_packet(t, p, qos=qos, packet_id=k % 65535 + 1) for k, (t, p) in enumerate(pool)
+        ]
+        n_pool = len(packets)
+        window = min(self.window, n_pool - 1) if qos else 0
         sent = 0
-        pid = 0
         t0 = time.perf_counter()
         try:
             while sent < total:
                 n = min(self.chunk, total - sent)
-                parts = []
-                for k in range(sent, sent + n):
-                    i = k % len(pool)
-                    body = bodies[i]
-                    if qos:
-                        pid = pid % 65535 + 1
-                        head = heads[i]
-                        parts.append(head[0] + _varint(head[1] + len(body)) + head[2]
-                                     + pid.to_bytes(2, "big") + body)
-                    else:
-                        head = heads[i]
-                        parts.append(head[0] + _varint(head[1] + len(body)) + head[2] + body)
-                sock.sendall(b"".join(parts))
-                sent += n
-                while qos and sent - self.acked > self.window:
+                i = sent % n_pool
+                j = min(i + n, n_pool)
+                sock.sendall(b"".join(packets[i:j]))
+                sent += j - i
+                while qos and sent - self.acked > window:
                     time.sleep(0.0005)
             deadline = time.monotonic() + 60
             while qos and self.acked < sent and time.monotonic() < deadline:
@@ -160,17 +154,18 @@ class RawFirehose:
         return FirehoseResult(sent, elapsed)
 
 
-def _head(topic: str, qos: int) -> tuple[bytes, int, bytes]:
-    t = topic.encode()
-    var = struct.pack(">H", len(t)) + t
-    return bytes((0x30 | qos << 1,)), len(var) + (2 if qos else 0), var
-
-
 def paho_firehose(
-    target: MqttTarget, pool: Sequence[tuple[str, bytes]], *, qos: int, total: int, window: int = 100
+    target: MqttTarget,
+    pool: Sequence[tuple[str, bytes]],
+    *,
+    qos: int,
+    total: int,
+    window: int = 100,
 ) -> FirehoseResult:
     """paho-mqtt 2 (network loop in its thread), at most ``window`` QoS 1 messages in flight."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"aw-paho-fh-{uuid.uuid4().hex[:10]}")
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"aw-paho-fh-{uuid.uuid4().hex[:10]}"
+    )
     client.max_inflight_messages_set(window)
     client.max_queued_messages_set(0)
     if target.username is not None:

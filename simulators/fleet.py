@@ -215,7 +215,9 @@ def imo_number(rng: random.Random) -> str:
     return "".join(map(str, digits)) + str(check)
 
 
-def _near(rng: random.Random, lat: float, lon: float, lo_m: float, hi_m: float) -> tuple[float, float]:
+def _near(
+    rng: random.Random, lat: float, lon: float, lo_m: float, hi_m: float
+) -> tuple[float, float]:
     la, lo = polar(lat, lon, rng.uniform(lo_m, hi_m), rng.uniform(0, 360))
     return round(la, 6), round(lo, 6)
 
@@ -299,11 +301,11 @@ def _make_asset(
         kind = "truck"
         blat, blon = _near(rng, clat, clon, 3_000, 25_000)
         base = Site(f"{city} depot {n}", blat, blon)
-        sites = tuple(
-            Site(f"site {k}", *_near(rng, blat, blon, 8_000, 45_000)) for k in range(4)
-        )
+        sites = tuple(Site(f"site {k}", *_near(rng, blat, blon, 8_000, 45_000)) for k in range(4))
         zone = _box_around([base, *sites], margin_m=15_000)
-        plate = f"{_PLATE_PREFIX.get(region, '沪')}{rng.choice('ABCDEF')}{rng.randrange(10000, 99999)}"
+        plate = (
+            f"{_PLATE_PREFIX.get(region, '沪')}{rng.choice('ABCDEF')}{rng.randrange(10000, 99999)}"
+        )
         identity = {"vin": vin_with_check_digit(rng), "plate": plate}
         name = f"Truck {plate}"
         hours = round(rng.uniform(7, 10), 1)
@@ -349,7 +351,9 @@ def _make_asset(
         first = rng.randrange(10_000_000, 90_000_000)
         identity = {
             "registry_no": f"{county}-{rng.randrange(1000, 9999)}",
-            "ear_tags": [[f"{species}{county}{first:08d}", f"{species}{county}{first + heads - 1:08d}"]],
+            "ear_tags": [
+                [f"{species}{county}{first:08d}", f"{species}{county}{first + heads - 1:08d}"]
+            ],
         }
         name = f"{'Cattle' if species == 2 else 'Sheep'} herd {n} ({heads} head)"
         hours = 24.0
@@ -408,7 +412,9 @@ def _offshore(a: Site, b: Site) -> Site:
     return Site("offshore", *offset(lat, lon, 0, 60_000))
 
 
-def _sea_point(rng: random.Random, lat: float, lon: float, lo: float, hi: float) -> tuple[float, float]:
+def _sea_point(
+    rng: random.Random, lat: float, lon: float, lo: float, hi: float
+) -> tuple[float, float]:
     la, lo_ = polar(lat, lon, rng.uniform(lo, hi), rng.uniform(45, 135))  # seaward: east
     return round(la, 6), round(lo_, 6)
 

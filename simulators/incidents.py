@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from simulators.fleet import Asset, Fleet, Site, Terminal
+from simulators.fleet import Asset, Fleet, Site, Terminal, imo_number, vin_with_check_digit
 from simulators.geo import Box, distance_m, offset, polar
 from simulators.scenario import MODES, TAMPER_CAUSES, IncidentRequest, Scenario
 from simulators.timebase import DAY, HOUR, local_day_start, local_weekday, rfc3339
@@ -155,7 +155,9 @@ def plan_incidents(
     return IncidentPlan(kept, merged)
 
 
-def _eligible(fleet: Fleet, req: IncidentRequest, mode: str, cls: str, taken: set[str]) -> list[Asset]:
+def _eligible(
+    fleet: Fleet, req: IncidentRequest, mode: str, cls: str, taken: set[str]
+) -> list[Asset]:
     kinds = MODES[req.kind][mode]
     return [
         a
@@ -169,7 +171,9 @@ def _eligible(fleet: Fleet, req: IncidentRequest, mode: str, cls: str, taken: se
 
 def _slots(fleet: Fleet, req: IncidentRequest, mode: str, rng: random.Random) -> list[str]:
     """The classes to draw an asset from, one entry per asset wanted, in round-robin order."""
-    classes = [c for c in ("vehicle", "ship", "farm", "equipment") if not req.classes or c in req.classes]
+    classes = [
+        c for c in ("vehicle", "ship", "farm", "equipment") if not req.classes or c in req.classes
+    ]
     rng.shuffle(classes)
     wanted: dict[str, int] = {}
     for cls in classes:
@@ -199,7 +203,13 @@ def _pick_one(
 
 
 def _start(
-    asset: Asset, req: IncidentRequest, mode: str, start: float, days: float, early: bool, rng: random.Random
+    asset: Asset,
+    req: IncidentRequest,
+    mode: str,
+    start: float,
+    days: float,
+    early: bool,
+    rng: random.Random,
 ) -> float:
     if req.at_day is not None:
         return start + req.at_day * DAY
@@ -211,7 +221,10 @@ def _start(
     else:
         lo, hi = 0.25, 0.75
     t = start + rng.uniform(lo, hi) * days * DAY
-    if req.kind in ("zone_exit", "relocation", "moved_while_parked") or mode in ("frozen", "replay"):
+    if req.kind in ("zone_exit", "relocation", "moved_while_parked") or mode in (
+        "frozen",
+        "replay",
+    ):
         # during working hours of a working day, when the move would be noticed
         day = local_day_start(t)
         for _ in range(7):
@@ -250,8 +263,13 @@ def _script(
         to = Site("displaced", *polar(asset.base.lat, asset.base.lon, dist, rng.uniform(0, 360)))
         speed = TRAVEL_SPEED[asset.kind]
         arrive = t0 + dist / speed
-        params = {"distance_m": round(dist), "to": _pt(to), "arrive": rfc3339(arrive),
-                  "speed_kmh": round(speed * 3.6, 1), "engine_on": False}
+        params = {
+            "distance_m": round(dist),
+            "to": _pt(to),
+            "arrive": rfc3339(arrive),
+            "speed_kmh": round(speed * 3.6, 1),
+            "engine_on": False,
+        }
         main = Incident(kind, mode, aid, dev, t0, None, params)
         return [main, *_companions(asset, dev, main, asset.base, to, t0, speed, reloc=True)], None
     if kind == "idle":
@@ -260,19 +278,35 @@ def _script(
     if kind == "decline":
         factor = float(p.get("factor", round(rng.uniform(0.2, 0.4), 2)))
         ramp = float(p.get("ramp_days", 4.0))
-        return [Incident(kind, mode, aid, dev, t0, None, {"factor": factor, "ramp_days": ramp})], None
+        return [
+            Incident(kind, mode, aid, dev, t0, None, {"factor": factor, "ramp_days": ramp})
+        ], None
     if kind == "offline":
         hours = float(p.get("hours", round(rng.uniform(8, 36), 1)))
-        main = Incident(kind, mode, aid, dev, t0, t0 + hours * HOUR, {"cause": mode, "hours": hours})
+        main = Incident(
+            kind, mode, aid, dev, t0, t0 + hours * HOUR, {"cause": mode, "hours": hours}
+        )
         out = [main]
         if mode in TAMPER_CAUSES:
             out.append(
-                Incident("tamper", mode, aid, dev, t0, t0 + hours * HOUR,
-                         {"cause": mode, "companion_of": "offline"})
+                Incident(
+                    "tamper",
+                    mode,
+                    aid,
+                    dev,
+                    t0,
+                    t0 + hours * HOUR,
+                    {"cause": mode, "companion_of": "offline"},
+                )
             )
         return out, None
     if kind == "tamper":
-        hours = float(p.get("hours", round(rng.uniform(4, 12) if mode == "backup_battery" else rng.uniform(0.5, 2), 1)))
+        hours = float(
+            p.get(
+                "hours",
+                round(rng.uniform(4, 12) if mode == "backup_battery" else rng.uniform(0.5, 2), 1),
+            )
+        )
         return [Incident(kind, mode, aid, dev, t0, t0 + hours * HOUR, {"hours": hours})], None
     if kind == "spoofing":
         return [_spoofing(asset, dev, mode, t0, p, rng)], None
@@ -281,8 +315,11 @@ def _script(
             shift_days = float(p.get("shift_days", max(1.0, min(7.0, round(0.25 * days)))))
             t0 = max(t0, start + shift_days * DAY + HOUR)
             hours = float(p.get("hours", round(rng.uniform(12, 24), 1)))
-            params = {"shift_s": shift_days * DAY, "hours": hours,
-                      "source_start": rfc3339(t0 - shift_days * DAY)}
+            params = {
+                "shift_s": shift_days * DAY,
+                "hours": hours,
+                "source_start": rfc3339(t0 - shift_days * DAY),
+            }
         else:
             hours = float(p.get("hours", round(rng.uniform(12, 36), 1)))
             params = {"hours": hours}
@@ -296,7 +333,12 @@ def _pt(s: Site | tuple[float, float]) -> dict[str, float]:
 
 
 def crossing_time(
-    zone: Box, buffer_m: float, a: tuple[float, float], b: tuple[float, float], t_a: float, t_b: float
+    zone: Box,
+    buffer_m: float,
+    a: tuple[float, float],
+    b: tuple[float, float],
+    t_a: float,
+    t_b: float,
 ) -> float | None:
     """When a straight, constant-speed move from ``a`` to ``b`` leaves the zone plus buffer."""
     if not zone.contains(*a, buffer_m) or zone.contains(*b, buffer_m):
@@ -327,10 +369,17 @@ def _zone_exit(
     side = min(gaps, key=lambda k: gaps[k])
     north, east = {"north": (1, 0), "south": (-1, 0), "east": (0, 1), "west": (0, -1)}[side]
     edge = {
-        "north": (z.north, c_lon), "south": (z.south, c_lon), "east": (c_lat, z.east), "west": (c_lat, z.west)
+        "north": (z.north, c_lon),
+        "south": (z.south, c_lon),
+        "east": (c_lat, z.east),
+        "west": (c_lat, z.west),
     }[side]
     inside_m = 300.0
-    beyond = {"brief": 150.0, "sustained": rng.uniform(3_000, 10_000), "permanent": rng.uniform(20_000, 50_000)}[mode]
+    beyond = {
+        "brief": 150.0,
+        "sustained": rng.uniform(3_000, 10_000),
+        "permanent": rng.uniform(20_000, 50_000),
+    }[mode]
     beyond = float(p.get("beyond_m", beyond))
     p_in = offset(*edge, -north * inside_m, -east * inside_m)
     p_out = offset(*edge, north * (buf + beyond), east * (buf + beyond))
@@ -338,7 +387,11 @@ def _zone_exit(
     v_ex = EXCURSION_SPEED[asset.kind]
     approach = distance_m(c_lat, c_lon, *p_in) / v_ap
     leg = distance_m(*p_in, *p_out) / v_ex
-    stay = {"brief": rng.uniform(60, 180), "sustained": rng.uniform(6, 14) * HOUR, "permanent": None}[mode]
+    stay = {
+        "brief": rng.uniform(60, 180),
+        "sustained": rng.uniform(6, 14) * HOUR,
+        "permanent": None,
+    }[mode]
     if "stay_s" in p:
         stay = float(p["stay_s"])
     depart = t0 - approach  # at P_in at t0
@@ -361,16 +414,27 @@ def _zone_exit(
     }
     if mode == "brief":
         params["note"] = "excursion shorter than any sensible dwell time: must NOT alert"
-    out = [Incident("zone_exit", mode, asset.asset_id, dev, cross_out, end, params, mode != "brief")]
+    out = [
+        Incident("zone_exit", mode, asset.asset_id, dev, cross_out, end, params, mode != "brief")
+    ]
     if mode == "permanent":
         out.append(
-            Incident("relocation", "move", asset.asset_id, dev, t0 + leg, None,
-                     {"companion_of": "zone_exit", "to": _pt(p_out), "from": _pt(asset.base)})
+            Incident(
+                "relocation",
+                "move",
+                asset.asset_id,
+                dev,
+                t0 + leg,
+                None,
+                {"companion_of": "zone_exit", "to": _pt(p_out), "from": _pt(asset.base)},
+            )
         )
     return out
 
 
-def _relocation(asset: Asset, dev: str, t0: float, p: dict[str, Any], rng: random.Random) -> list[Incident]:
+def _relocation(
+    asset: Asset, dev: str, t0: float, p: dict[str, Any], rng: random.Random
+) -> list[Incident]:
     b = asset.base
     z = asset.zone
     to: tuple[float, float] | None = None
@@ -378,7 +442,8 @@ def _relocation(asset: Asset, dev: str, t0: float, p: dict[str, Any], rng: rando
         shrunk_ok = [
             pt
             for pt in (
-                polar(b.lat, b.lon, rng.uniform(15_000, 40_000), rng.uniform(0, 360)) for _ in range(60)
+                polar(b.lat, b.lon, rng.uniform(15_000, 40_000), rng.uniform(0, 360))
+                for _ in range(60)
             )
             if z.contains(*pt, -5_000)
         ]
@@ -391,46 +456,103 @@ def _relocation(asset: Asset, dev: str, t0: float, p: dict[str, Any], rng: rando
         to = (float(p["to"]["lat"]), float(p["to"]["lon"]))
     speed = TRAVEL_SPEED[asset.kind]
     dist = distance_m(b.lat, b.lon, *to)
-    params = {"from": _pt(b), "to": _pt(to), "distance_km": round(dist / 1000, 1),
-              "arrive": rfc3339(t0 + dist / speed), "speed_kmh": round(speed * 3.6, 1)}
+    params = {
+        "from": _pt(b),
+        "to": _pt(to),
+        "distance_km": round(dist / 1000, 1),
+        "arrive": rfc3339(t0 + dist / speed),
+        "speed_kmh": round(speed * 3.6, 1),
+    }
     main = Incident("relocation", "move", asset.asset_id, dev, t0, None, params)
     return [main, *_companions(asset, dev, main, b, to, t0, speed, reloc=False)]
 
 
 def _companions(
-    asset: Asset, dev: str, main: Incident, a: Site, b: Site | tuple[float, float],
-    t0: float, speed: float, *, reloc: bool,
+    asset: Asset,
+    dev: str,
+    main: Incident,
+    a: Site,
+    b: Site | tuple[float, float],
+    t0: float,
+    speed: float,
+    *,
+    reloc: bool,
 ) -> list[Incident]:
     bb = (b.lat, b.lon) if isinstance(b, Site) else b
     t1 = t0 + distance_m(a.lat, a.lon, *bb) / speed
     out: list[Incident] = []
     cross = crossing_time(asset.zone, asset.buffer_m, (a.lat, a.lon), bb, t0, t1)
     if cross is not None:
-        out.append(Incident("zone_exit", "permanent", asset.asset_id, dev, cross, None,
-                            {"companion_of": main.kind, "buffer_m": asset.buffer_m}))
+        out.append(
+            Incident(
+                "zone_exit",
+                "permanent",
+                asset.asset_id,
+                dev,
+                cross,
+                None,
+                {"companion_of": main.kind, "buffer_m": asset.buffer_m},
+            )
+        )
     if reloc:
-        out.append(Incident("relocation", "move", asset.asset_id, dev, t0, None,
-                            {"companion_of": main.kind, "from": _pt(a), "to": _pt(bb)}))
+        out.append(
+            Incident(
+                "relocation",
+                "move",
+                asset.asset_id,
+                dev,
+                t0,
+                None,
+                {"companion_of": main.kind, "from": _pt(a), "to": _pt(bb)},
+            )
+        )
     return out
 
 
-def _spoofing(asset: Asset, dev: str, mode: str, t0: float, p: dict[str, Any], rng: random.Random) -> Incident:
+def _spoofing(
+    asset: Asset, dev: str, mode: str, t0: float, p: dict[str, Any], rng: random.Random
+) -> Incident:
     if mode == "teleport":
         minutes = float(p.get("minutes", round(rng.uniform(20, 90))))
         dist = float(p.get("distance_km", round(rng.uniform(400, 1500)))) * 1000
         bearing = rng.uniform(0, 360)
         north, east = dist * math.cos(math.radians(bearing)), dist * math.sin(math.radians(bearing))
-        return Incident("spoofing", mode, asset.asset_id, dev, t0, t0 + minutes * 60,
-                        {"minutes": minutes, "offset_north_m": round(north), "offset_east_m": round(east),
-                         "distance_km": round(dist / 1000)})
+        return Incident(
+            "spoofing",
+            mode,
+            asset.asset_id,
+            dev,
+            t0,
+            t0 + minutes * 60,
+            {
+                "minutes": minutes,
+                "offset_north_m": round(north),
+                "offset_east_m": round(east),
+                "distance_km": round(dist / 1000),
+            },
+        )
     if mode == "frozen":
         hours = float(p.get("hours", round(rng.uniform(3, 5), 1)))
-        return Incident("spoofing", mode, asset.asset_id, dev, t0, t0 + hours * HOUR,
-                        {"hours": hours, "note": "position repeats exactly while engine hours advance"})
+        return Incident(
+            "spoofing",
+            mode,
+            asset.asset_id,
+            dev,
+            t0,
+            t0 + hours * HOUR,
+            {"hours": hours, "note": "position repeats exactly while engine hours advance"},
+        )
     back = float(p.get("engine_hours_back", round(rng.uniform(200, 800))))
     km_back = float(p.get("odometer_km_back", round(rng.uniform(5_000, 20_000))))
-    return Incident("spoofing", mode, asset.asset_id, dev, t0, t0,
-                    {"engine_hours_back": back, "odometer_km_back": km_back})
+    return Incident(
+        "spoofing",
+        mode,
+        asset.asset_id,
+        dev,
+        t0,
+        t0,
+        {"engine_hours_back": back, "odometer_km_back": km_back},
+    )
 
 
 def _double_pledge(
@@ -438,36 +560,56 @@ def _double_pledge(
 ) -> tuple[list[Incident], RegistryExtras]:
     others = [b for b in fleet.borrowers if b.borrower_id != asset.borrower_id]
     other = rng.choice(others).borrower_id if others else asset.borrower_id
-    loan_id = f"{asset.loan_id}-DP"
     suffix = "G" if mode == "terminal_two_assets" else "D"
     twin_id = f"{asset.asset_id}{suffix}"
+    # One loan per twin: two double pledges on assets of the same loan must not
+    # produce the same loan id.
+    loan_id = f"{asset.loan_id}-DP-{twin_id}"
     if mode == "terminal_two_assets":
-        twin = replace(asset, asset_id=twin_id, borrower_id=other, loan_id=loan_id,
-                       name=f"{asset.name} (second asset on the same terminal)",
-                       identity=_fresh_identity(asset, rng))
+        twin = replace(
+            asset,
+            asset_id=twin_id,
+            borrower_id=other,
+            loan_id=loan_id,
+            name=f"{asset.name} (second asset on the same terminal)",
+            identity=_fresh_identity(asset, rng),
+        )
         extras = RegistryExtras(
             assets=(twin,),
             bindings=((dev, twin_id, t0, "second installation claimed on an existing terminal"),),
             pledges=((twin_id, loan_id, t0, "loan origination"),),
             loans=((loan_id, other),),
         )
-        params = {"assets": [asset.asset_id, twin_id], "terminal": dev}
+        params: dict[str, Any] = {"assets": [asset.asset_id, twin_id], "terminal": dev}
     else:
-        twin = replace(asset, asset_id=twin_id, borrower_id=other, loan_id=loan_id,
-                       name=f"{asset.name} (same identity pledged again)")
+        twin = replace(
+            asset,
+            asset_id=twin_id,
+            borrower_id=other,
+            loan_id=loan_id,
+            name=f"{asset.name} (same identity pledged again)",
+        )
         extras = RegistryExtras(
             assets=(twin,),
             pledges=((twin_id, loan_id, t0, "loan origination"),),
             loans=((loan_id, other),),
         )
-        params = {"assets": [asset.asset_id, twin_id], "identity": dict(asset.identity),
-                  "loans": [asset.loan_id, loan_id]}
+        params = {
+            "assets": [asset.asset_id, twin_id],
+            "identity": dict(asset.identity),
+            "loans": [asset.loan_id, loan_id],
+        }
     return [Incident("double_pledge", mode, twin_id, dev, t0, None, params)], extras
 
 
 def _fresh_identity(asset: Asset, rng: random.Random) -> dict[str, object]:
     ident = dict(asset.identity)
-    for key in ("vin", "serial", "imo", "registry_no"):
+    # VIN and IMO carry check digits: draw valid new ones rather than edit digits.
+    if "vin" in ident:
+        ident["vin"] = vin_with_check_digit(rng)
+    if "imo" in ident:
+        ident["imo"] = imo_number(rng)
+    for key in ("serial", "registry_no"):
         if key in ident:
             ident[key] = f"{ident[key]}"[:-3] + f"{rng.randrange(1000):03d}"
     if "mmsi" in ident:

@@ -47,9 +47,11 @@ class Segment:
 
 
 class Motion:
-    """The planned timeline of one asset; query it with :meth:`segment_at` in roughly rising time."""
+    """The planned timeline of one asset; query :meth:`segment_at` in roughly rising time."""
 
-    def __init__(self, asset: Asset, incidents: Sequence[Incident], *, seed: int, start: float) -> None:
+    def __init__(
+        self, asset: Asset, incidents: Sequence[Incident], *, seed: int, start: float
+    ) -> None:
         self.asset = asset
         self.rng = random.Random(f"assetwatch-motion:{seed}:{asset.asset_id}")
         own = [i for i in incidents if i.kind in PHYSICAL and "companion_of" not in i.params]
@@ -102,14 +104,18 @@ class Motion:
         return 1.0 - (1.0 - f) * min(1.0, (t - d.start) / ramp)
 
     # -- building blocks -------------------------------------------------------
-    def _add(self, t1: float, lat1: float, lon1: float, *, engine: bool, load: float, moving: bool) -> None:
+    def _add(
+        self, t1: float, lat1: float, lon1: float, *, engine: bool, load: float, moving: bool
+    ) -> None:
         if t1 <= self.t:
             return
         speed = heading = 0.0
         if moving:
             speed = distance_m(self.lat, self.lon, lat1, lon1) / (t1 - self.t)
             heading = bearing_deg(self.lat, self.lon, lat1, lon1)
-        seg = Segment(self.t, t1, self.lat, self.lon, lat1, lon1, engine, load, moving, speed, heading)
+        seg = Segment(
+            self.t, t1, self.lat, self.lon, lat1, lon1, engine, load, moving, speed, heading
+        )
         self.segs.append(seg)
         self.starts.append(self.t)
         self.t, self.lat, self.lon = t1, lat1, lon1
@@ -117,13 +123,17 @@ class Motion:
     def _park(self, until: float, *, engine: bool = False, load: float = 0.0) -> None:
         self._add(until, self.lat, self.lon, engine=engine, load=load, moving=False)
 
-    def _go(self, lat: float, lon: float, speed: float, *, engine: bool = True, load: float = 0.5) -> None:
+    def _go(
+        self, lat: float, lon: float, speed: float, *, engine: bool = True, load: float = 0.5
+    ) -> None:
         dist = distance_m(self.lat, self.lon, lat, lon)
         self._add(self.t + max(dist / speed, 1.0), lat, lon, engine=engine, load=load, moving=True)
 
     def _move_base(self, lat: float, lon: float) -> None:
         dn = (lat - self.base.lat) * 111_195.0
-        de = distance_m(self.base.lat, self.base.lon, self.base.lat, lon) * (1 if lon >= self.base.lon else -1)
+        de = distance_m(self.base.lat, self.base.lon, self.base.lat, lon) * (
+            1 if lon >= self.base.lon else -1
+        )
         self.sites = [Site(s.name, *offset(s.lat, s.lon, dn, de)) for s in self.sites]
         self.base = Site(self.base.name + " (new)", lat, lon)
         self.at_home = True
@@ -133,7 +143,14 @@ class Motion:
         day = self.day
         end = day + DAY
         self.day = end
-        event = next((e for e in self.events if day <= e.start < end and e.kind != "idle" and e.kind != "decline"), None)
+        event = next(
+            (
+                e
+                for e in self.events
+                if day <= e.start < end and e.kind != "idle" and e.kind != "decline"
+            ),
+            None,
+        )
         if self.t >= end:
             return
         if event is not None:
@@ -149,7 +166,9 @@ class Motion:
             return True
         a = self.asset
         forced = any(day <= s < day + DAY for s, _e in self.force_work)
-        return not forced and (not a.working_days or local_weekday(day + 12 * HOUR) not in a.working_days)
+        return not forced and (
+            not a.working_days or local_weekday(day + 12 * HOUR) not in a.working_days
+        )
 
     def _plan_event(self, e: Incident) -> None:
         a = self.asset
@@ -217,7 +236,9 @@ class Motion:
         self._go(ground.lat, ground.lon, rng.uniform(8.5, 10.5) * 0.5144, load=0.7)
         trawl_end = self.t + max(1.0, self.asset.hours_per_day * f - 3) * HOUR
         while self.t < trawl_end:
-            lat, lon = offset(ground.lat, ground.lon, rng.uniform(-4000, 4000), rng.uniform(-4000, 4000))
+            lat, lon = offset(
+                ground.lat, ground.lon, rng.uniform(-4000, 4000), rng.uniform(-4000, 4000)
+            )
             self._go(lat, lon, rng.uniform(2.5, 4.0) * 0.5144, load=0.8)
         self._go(self.base.lat, self.base.lon, rng.uniform(8.5, 10.5) * 0.5144, load=0.6)
 
@@ -244,11 +265,17 @@ class Motion:
             stop = min(finish, self.t + block)
             while self.t < stop:
                 if rng.random() < 0.25:
-                    self._park(self.t + rng.uniform(5, 20) * 60, engine=True, load=rng.uniform(0.03, 0.12))
+                    self._park(
+                        self.t + rng.uniform(5, 20) * 60, engine=True, load=rng.uniform(0.03, 0.12)
+                    )
                 else:
-                    self._park(self.t + rng.uniform(15, 45) * 60, engine=True, load=rng.uniform(0.45, 0.9))
+                    self._park(
+                        self.t + rng.uniform(15, 45) * 60, engine=True, load=rng.uniform(0.45, 0.9)
+                    )
                 if a.kind == "excavator" and rng.random() < 0.3:
-                    lat, lon = offset(self.base.lat, self.base.lon, rng.uniform(-250, 250), rng.uniform(-250, 250))
+                    lat, lon = offset(
+                        self.base.lat, self.base.lon, rng.uniform(-250, 250), rng.uniform(-250, 250)
+                    )
                     self._go(lat, lon, 3 / 3.6, load=0.3)
             self._park(self.t + rng.uniform(10, 50) * 60)
 

@@ -73,7 +73,8 @@ class Publisher:
         if not self._connected.wait(10) or self._reason is not None:
             self.client.loop_stop()
             raise PublishError(
-                f"MQTT broker {self.target.url()} refused the connection: {self._reason or 'timeout'}"
+                f"MQTT broker {self.target.url()} refused the connection: "
+                f"{self._reason or 'timeout'}"
             )
         return self
 
@@ -95,7 +96,9 @@ class Publisher:
         deadline = time.monotonic() + timeout
         while self.client.want_write() or self._pending():
             if time.monotonic() > deadline:
-                raise PublishError(f"{self._pending()} messages still unacknowledged after {timeout} s")
+                raise PublishError(
+                    f"{self._pending()} messages still unacknowledged after {timeout} s"
+                )
             time.sleep(0.01)
 
     def _pending(self) -> int:

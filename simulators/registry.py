@@ -44,34 +44,65 @@ def registry_document(fleet: Fleet, plan: IncidentPlan, *, start: float) -> dict
     end_day = date(start_day.year + 3, start_day.month, min(start_day.day, 28))
     extras = plan.extras
     borrowers = [
-        {"id": b.borrower_id, "name": b.name, "industry": b.industry, "region": b.region,
-         "officer": b.officer}
+        {
+            "id": b.borrower_id,
+            "name": b.name,
+            "industry": b.industry,
+            "region": b.region,
+            "officer": b.officer,
+        }
         for b in fleet.borrowers
     ]
     loans = [
-        {"id": ln.loan_id, "borrower_id": ln.borrower_id, "amount": ln.amount, "currency": "CNY",
-         "product": ln.product, "start": start_day.isoformat(), "end": end_day.isoformat(),
-         "status": "active"}
+        {
+            "id": ln.loan_id,
+            "borrower_id": ln.borrower_id,
+            "amount": ln.amount,
+            "currency": "CNY",
+            "product": ln.product,
+            "start": start_day.isoformat(),
+            "end": end_day.isoformat(),
+            "status": "active",
+        }
         for ln in fleet.loans
     ]
     by_id = {ln.loan_id: ln for ln in fleet.loans}
     for loan_id, borrower_id in extras.loans:
         like = by_id.get(loan_id.removesuffix("-DP"))
-        loans.append({"id": loan_id, "borrower_id": borrower_id, "amount": like.amount if like else 1_000_000,
-                      "currency": "CNY", "product": like.product if like else "working_capital",
-                      "start": start_day.isoformat(), "end": end_day.isoformat(), "status": "active"})
+        loans.append(
+            {
+                "id": loan_id,
+                "borrower_id": borrower_id,
+                "amount": like.amount if like else 1_000_000,
+                "currency": "CNY",
+                "product": like.product if like else "working_capital",
+                "start": start_day.isoformat(),
+                "end": end_day.isoformat(),
+                "status": "active",
+            }
+        )
     assets = [_asset_row(a) for a in (*fleet.assets, *extras.assets)]
     terminals = []
     for t in fleet.terminals:
-        row: dict[str, Any] = {"device_id": t.device_id, "protocol": t.protocol,
-                               "expected_interval_s": t.expected_interval_s, "satellite": t.satellite}
+        row: dict[str, Any] = {
+            "device_id": t.device_id,
+            "protocol": t.protocol,
+            "expected_interval_s": t.expected_interval_s,
+            "satellite": t.satellite,
+        }
         for key in ("jt808_phone", "mmsi", "dev_eui", "aemp_serial", "device_profile"):
             value = getattr(t, key)
             if value is not None:
                 row[key] = value
         terminals.append(row)
     bindings = [
-        {"device_id": t.device_id, "asset_id": t.asset_id, "from": since, "by": "seed", "why": "installation"}
+        {
+            "device_id": t.device_id,
+            "asset_id": t.asset_id,
+            "from": since,
+            "by": "seed",
+            "why": "installation",
+        }
         for t in fleet.terminals
     ]
     bindings += [
@@ -79,7 +110,13 @@ def registry_document(fleet: Fleet, plan: IncidentPlan, *, start: float) -> dict
         for d, a, t, why in extras.bindings
     ]
     pledges = [
-        {"asset_id": a.asset_id, "loan_id": a.loan_id, "from": since, "by": "seed", "why": "loan origination"}
+        {
+            "asset_id": a.asset_id,
+            "loan_id": a.loan_id,
+            "from": since,
+            "by": "seed",
+            "why": "loan origination",
+        }
         for a in fleet.assets
     ]
     pledges += [
@@ -88,11 +125,27 @@ def registry_document(fleet: Fleet, plan: IncidentPlan, *, start: float) -> dict
     ]
     zones = []
     for n, a in enumerate((*fleet.assets, *extras.assets), start=1):
-        zones.append({"id": f"Z{n:05d}", "asset_id": a.asset_id, "kind": "pledged",
-                      "name": f"{a.name} pledged area", "buffer_m": a.buffer_m, "geometry": a.zone.geojson()})
+        zones.append(
+            {
+                "id": f"Z{n:05d}",
+                "asset_id": a.asset_id,
+                "kind": "pledged",
+                "name": f"{a.name} pledged area",
+                "buffer_m": a.buffer_m,
+                "geometry": a.zone.geojson(),
+            }
+        )
         base = Box.around(a.base.lat, a.base.lon, 150, 150)
-        zones.append({"id": f"Z{n:05d}B", "asset_id": a.asset_id, "kind": "base", "name": a.base.name,
-                      "buffer_m": 50, "geometry": base.geojson()})
+        zones.append(
+            {
+                "id": f"Z{n:05d}B",
+                "asset_id": a.asset_id,
+                "kind": "base",
+                "name": a.base.name,
+                "buffer_m": 50,
+                "geometry": base.geojson(),
+            }
+        )
     profiles = [{"name": name, "mapping": mapping} for name, mapping in PROFILES.items()]
     return {
         "format": FORMAT,

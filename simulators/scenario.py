@@ -38,14 +38,22 @@ MODES: Final[Mapping[str, Mapping[str, frozenset[str]]]] = {
     "relocation": {"move": frozenset({"truck", "fishing", "herd", "excavator"})},
     "moved_while_parked": {"displaced": frozenset({"laid_up", "generator", "production"})},
     "idle": {
-        "stopped": frozenset({"truck", "fishing", "cargo", "herd", "excavator", "generator", "production"})
+        "stopped": frozenset(
+            {"truck", "fishing", "cargo", "herd", "excavator", "generator", "production"}
+        )
     },
     "decline": {
-        "gradual": frozenset({"truck", "fishing", "cargo", "herd", "excavator", "generator", "production"})
+        "gradual": frozenset(
+            {"truck", "fishing", "cargo", "herd", "excavator", "generator", "production"}
+        )
     },
     "offline": {
-        "silent": frozenset({"truck", "fishing", "cargo", "laid_up", "herd", "excavator", "generator", "production"}),
-        "power_cut": frozenset({"truck", "fishing", "cargo", "herd", "excavator", "generator", "production"}),
+        "silent": frozenset(
+            {"truck", "fishing", "cargo", "laid_up", "herd", "excavator", "generator", "production"}
+        ),
+        "power_cut": frozenset(
+            {"truck", "fishing", "cargo", "herd", "excavator", "generator", "production"}
+        ),
         "antenna_cut": frozenset({"truck", "fishing", "cargo", "excavator"}),
         "tamper": frozenset({"truck", "herd", "excavator", "generator", "production"}),
     },
@@ -63,7 +71,9 @@ MODES: Final[Mapping[str, Mapping[str, frozenset[str]]]] = {
         "flatline": frozenset({"herd", "excavator", "generator", "production"}),
     },
     "double_pledge": {
-        "terminal_two_assets": frozenset({"truck", "cargo", "fishing", "excavator", "generator", "production"}),
+        "terminal_two_assets": frozenset(
+            {"truck", "cargo", "fishing", "excavator", "generator", "production"}
+        ),
         "identity_two_pledges": frozenset({"truck", "cargo", "herd", "excavator"}),
     },
 }
@@ -204,12 +214,15 @@ def _request(i: int, item: object) -> IncidentRequest:
     bad = set(item) - {"kind", "mode", "count", "share", "classes", "at_day", "params"}
     if bad:
         raise ScenarioError(f"{where}: unknown keys {sorted(bad)}")
-    kind = item.get("kind")
-    if kind not in MODES:
-        raise ScenarioError(f"{where}: kind {kind!r} is not one of {', '.join(MODES)}")
+    raw_kind = item.get("kind")
+    if raw_kind not in MODES:
+        raise ScenarioError(f"{where}: kind {raw_kind!r} is not one of {', '.join(MODES)}")
+    kind = str(raw_kind)
     mode = item.get("mode")
     if mode is not None and mode not in MODES[kind]:
-        raise ScenarioError(f"{where}: mode {mode!r} of {kind} is not one of {', '.join(MODES[kind])}")
+        raise ScenarioError(
+            f"{where}: mode {mode!r} of {kind} is not one of {', '.join(MODES[kind])}"
+        )
     classes = item.get("classes", [])
     if isinstance(classes, str):
         classes = [classes]
@@ -226,6 +239,6 @@ def _request(i: int, item: object) -> IncidentRequest:
         at_day = None if item.get("at_day") is None else float(item["at_day"])
     except (TypeError, ValueError):
         raise ScenarioError(f"{where}: count, share and at_day must be numbers") from None
-    if count is not None and count < 0 or share is not None and not 0 <= share <= 1:
+    if (count is not None and count < 0) or (share is not None and not 0 <= share <= 1):
         raise ScenarioError(f"{where}: count must be >= 0 and share within [0, 1]")
     return IncidentRequest(str(kind), mode, count, share, tuple(classes), at_day, dict(params))

@@ -67,7 +67,9 @@ class Simulation:
         if not 0 < config.days <= 3660:
             raise ScenarioError(f"days must be in (0, 3660], got {config.days}")
         self.config = config
-        counts = parse_fleet_spec(config.fleet) if isinstance(config.fleet, str) else dict(config.fleet)
+        counts = (
+            parse_fleet_spec(config.fleet) if isinstance(config.fleet, str) else dict(config.fleet)
+        )
         if isinstance(config.fleet, Mapping):
             parse_fleet_spec(",".join(f"{k}={v}" for k, v in counts.items()))  # validates
         self.scenario = (
@@ -93,7 +95,10 @@ class Simulation:
         return registry_document(self.fleet, self.plan, start=self.start)
 
     def truth(self) -> list[dict[str, Any]]:
-        return [i.truth() for i in sorted(self.plan.incidents, key=lambda i: (i.start, i.asset_id, i.kind))]
+        return [
+            i.truth()
+            for i in sorted(self.plan.incidents, key=lambda i: (i.start, i.asset_id, i.kind))
+        ]
 
     def truth_lines(self) -> list[str]:
         return self.plan.truth_lines()
@@ -110,9 +115,15 @@ class Simulation:
             for a in self.fleet.assets
         }
         return [
-            Device(t, self.fleet.asset_by_id[t.asset_id], motions[t.asset_id],
-                   [i for i in per_device.get(t.device_id, []) if i.asset_id == t.asset_id],
-                   self.noise, seed=seed, start=self.start)
+            Device(
+                t,
+                self.fleet.asset_by_id[t.asset_id],
+                motions[t.asset_id],
+                [i for i in per_device.get(t.device_id, []) if i.asset_id == t.asset_id],
+                self.noise,
+                seed=seed,
+                start=self.start,
+            )
             for t in self.fleet.terminals
         ]
 

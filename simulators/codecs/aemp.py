@@ -35,8 +35,13 @@ def aemp_json(fix: Fix, identity: Mapping[str, object], equipment_id: str) -> by
     ts = rfc3339(fix.t)
     eq: dict[str, object] = {"EquipmentHeader": _header(identity, equipment_id)}
     if fix.lat is not None and fix.lon is not None:
-        eq["Location"] = {"datetime": ts, "Latitude": fix.lat, "Longitude": fix.lon,
-                          "Altitude": fix.alt_m, "AltitudeUnits": "metre"}
+        eq["Location"] = {
+            "datetime": ts,
+            "Latitude": fix.lat,
+            "Longitude": fix.lon,
+            "Altitude": fix.alt_m,
+            "AltitudeUnits": "metre",
+        }
     if fix.engine_hours is not None:
         eq["CumulativeOperatingHours"] = {"datetime": ts, "Hour": fix.engine_hours}
     m = fix.metrics
@@ -54,27 +59,42 @@ def aemp_json(fix: Fix, identity: Mapping[str, object], equipment_id: str) -> by
 
 def aemp_xml(fix: Fix, identity: Mapping[str, object], equipment_id: str) -> bytes:
     ts = rfc3339(fix.t)
-    parts = [f'<?xml version="1.0" encoding="UTF-8"?><Fleet xmlns="{NAMESPACE}" version="20190501" '
-             f'snapshotTime="{ts}"><Equipment><EquipmentHeader>']
+    parts = [
+        f'<?xml version="1.0" encoding="UTF-8"?><Fleet xmlns="{NAMESPACE}" version="20190501" '
+        f'snapshotTime="{ts}"><Equipment><EquipmentHeader>'
+    ]
     parts += [f"<{k}>{escape(v)}</{k}>" for k, v in _header(identity, equipment_id).items()]
     parts.append("</EquipmentHeader>")
     if fix.lat is not None and fix.lon is not None:
-        parts.append(f'<Location datetime="{ts}"><Latitude>{fix.lat}</Latitude>'
-                     f"<Longitude>{fix.lon}</Longitude><Altitude>{fix.alt_m or 0}</Altitude>"
-                     "<AltitudeUnits>metre</AltitudeUnits></Location>")
+        parts.append(
+            f'<Location datetime="{ts}"><Latitude>{fix.lat}</Latitude>'
+            f"<Longitude>{fix.lon}</Longitude><Altitude>{fix.alt_m or 0}</Altitude>"
+            "<AltitudeUnits>metre</AltitudeUnits></Location>"
+        )
     if fix.engine_hours is not None:
-        parts.append(f'<CumulativeOperatingHours datetime="{ts}"><Hour>{fix.engine_hours}</Hour>'
-                     "</CumulativeOperatingHours>")
+        parts.append(
+            f'<CumulativeOperatingHours datetime="{ts}"><Hour>{fix.engine_hours}</Hour>'
+            "</CumulativeOperatingHours>"
+        )
     m = fix.metrics
     if "idle_hours" in m:
-        parts.append(f'<CumulativeIdleHours datetime="{ts}"><Hour>{m["idle_hours"]}</Hour></CumulativeIdleHours>')
+        parts.append(
+            f'<CumulativeIdleHours datetime="{ts}"><Hour>{m["idle_hours"]}</Hour>'
+            "</CumulativeIdleHours>"
+        )
     if "fuel_used_l" in m:
-        parts.append(f'<FuelUsed datetime="{ts}"><FuelUnits>litre</FuelUnits>'
-                     f"<FuelConsumed>{m['fuel_used_l']}</FuelConsumed></FuelUsed>")
+        parts.append(
+            f'<FuelUsed datetime="{ts}"><FuelUnits>litre</FuelUnits>'
+            f"<FuelConsumed>{m['fuel_used_l']}</FuelConsumed></FuelUsed>"
+        )
     if fix.fuel_pct is not None:
-        parts.append(f'<FuelRemaining datetime="{ts}"><Percent>{fix.fuel_pct}</Percent></FuelRemaining>')
+        parts.append(
+            f'<FuelRemaining datetime="{ts}"><Percent>{fix.fuel_pct}</Percent></FuelRemaining>'
+        )
     if fix.engine_on is not None:
-        parts.append(f'<EngineStatus datetime="{ts}"><Running>{"true" if fix.engine_on else "false"}'
-                     "</Running></EngineStatus>")
+        parts.append(
+            f'<EngineStatus datetime="{ts}"><Running>{"true" if fix.engine_on else "false"}'
+            "</Running></EngineStatus>"
+        )
     parts.append("</Equipment></Fleet>")
     return "".join(parts).encode()

@@ -22,7 +22,7 @@ def ais_line(fix: Fix, mmsi: int, *, class_b: bool, anchored: bool) -> bytes:
     """One tagged sentence for one fix (position reports always fit one sentence)."""
     speed = (fix.speed_kmh or 0.0) / _KNOT_KMH
     course = fix.heading_deg or 0.0
-    data: dict[str, object] = {
+    data: dict[str, str | int | float | bytes | bool] = {
         "type": 18 if class_b else 1,
         "mmsi": mmsi,
         "lat": fix.lat if fix.lat is not None else 91.0,
@@ -35,8 +35,14 @@ def ais_line(fix: Fix, mmsi: int, *, class_b: bool, anchored: bool) -> bytes:
     }
     if not class_b:
         data["status"] = 1 if anchored else (0 if speed > 0.5 else 5)
-    sentences = encode_dict(data, talker_id="AI", sentence_type="VDM", radio_channel="A" if class_b else "B")
-    tag = b"\\" + TagBlock.create(source_station="assetwatch", receiver_timestamp=int(fix.t)) + b"\\"
+    sentences = encode_dict(
+        data, talker_id="AI", sentence_type="VDM", radio_channel="A" if class_b else "B"
+    )
+    tag = (
+        b"\\"
+        + TagBlock.create(source_station="assetwatch", receiver_timestamp=int(fix.t))  # type: ignore[arg-type]
+        + b"\\"
+    )
     return b"\n".join(tag + s.encode() for s in sentences)
 
 

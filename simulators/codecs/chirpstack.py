@@ -60,10 +60,15 @@ def topic_for(dev_eui: str) -> str:
     return f"application/{APPLICATION_ID}/device/{dev_eui}/event/up"
 
 
-def chirpstack_uplink(fix: Fix, *, dev_eui: str, profile: str, device_name: str, f_cnt: int) -> bytes:
+def chirpstack_uplink(
+    fix: Fix, *, dev_eui: str, profile: str, device_name: str, f_cnt: int
+) -> bytes:
     """One uplink event; ``data`` holds the raw frame the device codec decoded into ``object``."""
     obj = _object(fix, profile)
-    raw = struct.pack(">I", int(fix.t)) + json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+    raw = (
+        struct.pack(">I", int(fix.t))
+        + json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+    )
     dedup = uuid.UUID(int=(int(dev_eui, 16) << 64) | (f_cnt & 0xFFFFFFFFFFFFFFFF))
     event = {
         "deduplicationId": str(dedup),
@@ -102,7 +107,9 @@ def chirpstack_uplink(fix: Fix, *, dev_eui: str, profile: str, device_name: str,
         ],
         "txInfo": {
             "frequency": 470300000,
-            "modulation": {"lora": {"bandwidth": 125000, "spreadingFactor": 7, "codeRate": "CR_4_5"}},
+            "modulation": {
+                "lora": {"bandwidth": 125000, "spreadingFactor": 7, "codeRate": "CR_4_5"}
+            },
         },
     }
     return json.dumps(event, separators=(",", ":")).encode()

@@ -76,8 +76,10 @@ def bcd(digits: str) -> bytes:
 
 def bcd_time(t: float) -> bytes:
     tm = time.gmtime(int(t) + _GMT8)
-    return bcd(f"{tm.tm_year % 100:02d}{tm.tm_mon:02d}{tm.tm_mday:02d}"
-               f"{tm.tm_hour:02d}{tm.tm_min:02d}{tm.tm_sec:02d}")
+    return bcd(
+        f"{tm.tm_year % 100:02d}{tm.tm_mon:02d}{tm.tm_mday:02d}"
+        f"{tm.tm_hour:02d}{tm.tm_min:02d}{tm.tm_sec:02d}"
+    )
 
 
 def location_body(fix: Fix, *, tank_l: float = 400.0) -> bytes:
@@ -128,7 +130,9 @@ def encode_frame(msg_id: int, body: bytes, serial: int, opts: FrameOptions) -> b
     props = len(body)
     if opts.v2019:
         props |= 1 << 14
-        header = struct.pack(">HHB", msg_id, props, opts.protocol_version) + bcd(opts.phone.rjust(20, "0"))
+        header = struct.pack(">HHB", msg_id, props, opts.protocol_version) + bcd(
+            opts.phone.rjust(20, "0")
+        )
     else:
         header = struct.pack(">HH", msg_id, props) + bcd(opts.phone.rjust(12, "0")[-12:])
     header += struct.pack(">H", serial & 0xFFFF)
@@ -147,7 +151,9 @@ def encode_heartbeat(serial: int, opts: FrameOptions) -> bytes:
     return encode_frame(MSG_HEARTBEAT, b"", serial, opts)
 
 
-def encode_batch(fixes: Sequence[Fix], serial: int, opts: FrameOptions, *, backfill: bool = True) -> list[bytes]:
+def encode_batch(
+    fixes: Sequence[Fix], serial: int, opts: FrameOptions, *, backfill: bool = True
+) -> list[bytes]:
     """0x0704 frames (type 1 = blind-area backfill), split to respect the body limit."""
     frames: list[bytes] = []
     items: list[bytes] = []

@@ -88,14 +88,16 @@ def test_cli_publishes_with_topic_prefix(mqtt_url: str) -> None:
         import json
 
         n = json.loads(res.output.strip().splitlines()[-1])["messages"]
-        assert n > 10 and sink.wait_for(n) == n
+        assert n > 10
+        assert sink.wait_for(n) == n
         assert all(topic.startswith(prefix + "/") for topic, _ in sink.got)
     finally:
         sink.close()
 
 
 def test_unreachable_broker_is_a_clear_error() -> None:
-    with pytest.raises(PublishError, match="cannot connect"), Publisher(
-        "mqtt://127.0.0.1:1", Settings()
+    with (
+        pytest.raises(PublishError, match="cannot connect"),
+        Publisher("mqtt://127.0.0.1:1", Settings()),
     ):
         pass

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,7 @@ def _digest(config: SimConfig) -> str:
 
 @pytest.mark.parametrize("native", [False, True])
 def test_same_seed_same_bytes(native: bool) -> None:
-    cfg = SimConfig(**{**_fields(SMALL), "native": native})
+    cfg = replace(SMALL, native=native)
     a, b = Simulation(cfg), Simulation(cfg)
     assert a.truth_lines() == b.truth_lines()
     assert json.dumps(a.registry()) == json.dumps(b.registry())
@@ -44,18 +46,18 @@ def test_same_seed_same_bytes(native: bool) -> None:
 
 
 def test_other_seed_other_bytes() -> None:
-    other = SimConfig(**{**_fields(SMALL), "seed": 6})
+    other = replace(SMALL, seed=6)
     assert _digest(SMALL) != _digest(other)
-
-
-def _fields(cfg: SimConfig) -> dict[str, object]:
-    return {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
 
 
 def test_generate_yields_topic_payload_event_time() -> None:
     first = next(iter(generate(fleet="vehicle=2", days=0.2, seed=1, scenario="quiet")))
     topic, payload, event_time = first
-    assert topic.startswith("assetwatch/veh-") and topic.endswith("/telemetry")
+    assert isinstance(topic, str)
+    assert isinstance(payload, bytes)
+    assert isinstance(event_time, datetime)
+    assert topic.startswith("assetwatch/veh-")
+    assert topic.endswith("/telemetry")
     assert json.loads(payload)["ts"].startswith(event_time.strftime("%Y-%m-%dT%H:%M"))
 
 
@@ -75,18 +77,21 @@ def test_registry_matches_contract() -> None:
     assert protocols == {"jt808", "ais", "lorawan", "aemp"}
     for t in doc["terminals"]:
         if t["protocol"] == "jt808":
-            assert len(t["jt808_phone"]) == 12 and t["jt808_phone"].isdigit()
+            assert len(t["jt808_phone"]) == 12
+            assert t["jt808_phone"].isdigit()
         if t["protocol"] == "ais":
             assert len(t["mmsi"]) == 9
         if t["protocol"] == "lorawan":
-            assert len(t["dev_eui"]) == 16 and t["dev_eui"] == t["dev_eui"].lower()
+            assert len(t["dev_eui"]) == 16
+            assert t["dev_eui"] == t["dev_eui"].lower()
             assert t["device_profile"] in {p["name"] for p in doc["device_profiles"]}
     assets = {a["id"]: a for a in doc["assets"]}
     for b in doc["bindings"]:
         assert b["asset_id"] in assets
     for z in doc["zones"]:
         ring = z["geometry"]["coordinates"][0]
-        assert z["geometry"]["type"] == "Polygon" and ring[0] == ring[-1]
+        assert z["geometry"]["type"] == "Polygon"
+        assert ring[0] == ring[-1]
     vin = next(a for a in doc["assets"] if a["class"] == "vehicle")["identity"]["vin"]
     assert len(vin) == 17
 
@@ -107,7 +112,8 @@ def test_double_pledge_is_in_the_registry() -> None:
             assert len(bound) == 2
         else:
             a, b = (next(x for x in doc["assets"] if x["id"] == i) for i in t["params"]["assets"])
-            assert a["identity"] == b["identity"] and a["borrower_id"] != b["borrower_id"]
+            assert a["identity"] == b["identity"]
+            assert a["borrower_id"] != b["borrower_id"]
 
 
 def test_fleet_spec_errors_name_the_problem() -> None:
@@ -119,9 +125,13 @@ def test_fleet_spec_errors_name_the_problem() -> None:
 
 def test_scenario_files(tmp_path: Path) -> None:
     y = tmp_path / "s.yaml"
-    y.write_text("name: t\nnoise: off\nincidents:\n  - {kind: offline, mode: power_cut, count: 1}\n")
+    y.write_text(
+        "name: t\nnoise: off\nincidents:\n  - {kind: offline, mode: power_cut, count: 1}\n"
+    )
     sc = load_scenario(str(y))
-    assert sc.name == "t" and sc.noise.dropout_p == 0 and sc.incidents[0].mode == "power_cut"
+    assert sc.name == "t"
+    assert sc.noise.dropout_p == 0
+    assert sc.incidents[0].mode == "power_cut"
     j = tmp_path / "s.json"
     j.write_text(json.dumps({"incidents": [{"kind": "teleport"}]}))
     with pytest.raises(ScenarioError, match=r"incidents\[0\]: kind 'teleport'"):
@@ -167,6 +177,8 @@ def test_cli_writes_truth_registry_and_messages(tmp_path: Path) -> None:
 
 def test_cli_bad_input_is_a_clear_error() -> None:
     res = CliRunner().invoke(simulate, ["--fleet", "rocket=1", "--dry-run"])
-    assert res.exit_code != 0 and "rocket=1" in res.output
+    assert res.exit_code != 0
+    assert "rocket=1" in res.output
     res = CliRunner().invoke(simulate, ["--scenario", "nope", "--dry-run", "--fleet", "vehicle=1"])
-    assert res.exit_code != 0 and "neither a preset" in res.output
+    assert res.exit_code != 0
+    assert "neither a preset" in res.output

@@ -46,7 +46,8 @@ def _ctx(topic: str, device: str, profiles: dict[str, Any] | None = None) -> Any
 
 def _unframe(frame: bytes) -> bytes:
     """Independent check of framing: flags, unescaping and the XOR check code."""
-    assert frame[0] == frame[-1] == 0x7E and 0x7E not in frame[1:-1]
+    assert frame[0] == frame[-1] == 0x7E
+    assert 0x7E not in frame[1:-1]
     raw = frame[1:-1].replace(b"\x7d\x02", b"\x7e").replace(b"\x7d\x01", b"\x7d")
     check = 0
     for b in raw[:-1]:
@@ -60,11 +61,14 @@ def test_jt808_frame_layout_and_escaping() -> None:
     fix = Fix(T, 0x7E7D, 31.0, lon, 0.0, 0.0, 0.0, sats=9, ignition=False)
     frame = encode_location(fix, FrameOptions("013800000001"))
     raw = _unframe(frame)
-    assert raw[:2] == b"\x02\x00" and raw[4:10] == bytes.fromhex("013800000001")
+    assert raw[:2] == b"\x02\x00"
+    assert raw[4:10] == bytes.fromhex("013800000001")
     assert (raw[2] << 8 | raw[3]) & 0x3FF == len(raw) - 12
     assert raw[12 + 12 : 12 + 16] == (0x067E7D7E).to_bytes(4, "big")
     new = _unframe(encode_location(fix, FrameOptions("013800000001", v2019=True)))
-    assert new[2] & 0x40 and new[4] == 1 and new[5:15] == bytes.fromhex("00000000013800000001")
+    assert new[2] & 0x40
+    assert new[4] == 1
+    assert new[5:15] == bytes.fromhex("00000000013800000001")
     assert _unframe(encode_heartbeat(5, FrameOptions("013800000001")))[:4] == b"\x00\x02\x00\x00"
 
 
@@ -90,11 +94,13 @@ def test_jt808_decodes_through_ingest(v2019: bool) -> None:
 
 def _same_jt808(r: Any, f: Fix, tank_l: float = 400.0) -> None:
     assert r.ts == datetime.fromtimestamp(int(f.t), UTC)
-    assert r.lat == pytest.approx(f.lat, abs=1e-6) and r.lon == pytest.approx(f.lon, abs=1e-6)
+    assert r.lat == pytest.approx(f.lat, abs=1e-6)
+    assert r.lon == pytest.approx(f.lon, abs=1e-6)
     assert r.speed_kmh == pytest.approx(f.speed_kmh, abs=0.05)
     assert r.heading_deg == round(f.heading_deg or 0) % 360
     assert r.odometer_km == pytest.approx(f.odometer_km, abs=0.05)
-    assert r.sats == f.sats and r.ignition == f.ignition
+    assert r.sats == f.sats
+    assert r.ignition == f.ignition
     assert r.metrics["fuel_l"] == pytest.approx((f.fuel_pct or 0) * tank_l / 100, abs=0.05)
     assert set(f.alarms) <= set(r.alarms)
     assert bool(r.tamper) == bool(f.tamper)
@@ -104,7 +110,7 @@ def test_simulated_jt808_stream_decodes_through_ingest() -> None:
     jt = _ingest("jt808")
     sim = Simulation(SimConfig(fleet="vehicle=4", days=1, seed=8, native=True,
                                start="2026-11-03T00:00:00Z", scenario="eval-small"))  # fmt: skip
-    tank = {t.device_id: float(sim.fleet.asset_by_id[t.asset_id].declared["fuel_tank_l"])
+    tank = {t.device_id: float(str(sim.fleet.asset_by_id[t.asset_id].declared["fuel_tank_l"]))
             for t in sim.fleet.terminals}  # fmt: skip
     n = 0
     for msg in sim.messages():
@@ -127,8 +133,10 @@ def test_ais_decodes_with_pyais(class_b: bool) -> None:
     assert len(sentences) == 2
     for s, f in zip(sentences, fixes, strict=True):
         msg = s.decode()
-        assert msg.msg_type == (18 if class_b else 1) and msg.mmsi == 412345678
-        assert msg.lat == pytest.approx(f.lat, abs=2e-6) and msg.lon == pytest.approx(f.lon, abs=2e-6)
+        assert msg.msg_type == (18 if class_b else 1)
+        assert msg.mmsi == 412345678
+        assert msg.lat == pytest.approx(f.lat, abs=2e-6)
+        assert msg.lon == pytest.approx(f.lon, abs=2e-6)
         assert msg.speed == pytest.approx((f.speed_kmh or 0) / 1.852, abs=0.051)
         assert msg.second == int(f.t) % 60
         s.tag_block.init()
@@ -147,7 +155,8 @@ def test_satellite_batches_are_out_of_order_ais() -> None:
             for s in _ais_sentences(msg.payload):
                 s.tag_block.init()
                 stamps.append(int(s.tag_block.receiver_timestamp))
-            assert len(stamps) >= 3 and max(stamps) <= msg.send_time
+            assert len(stamps) >= 3
+            assert max(stamps) <= msg.send_time
             shuffled += stamps != sorted(stamps)
     assert shuffled
 
@@ -172,7 +181,8 @@ def test_chirpstack_uplink_decodes_through_ingest(role: str) -> None:
     profile = f"{role}-v1"
     payload = chirpstack_uplink(fix, dev_eui=eui, profile=profile, device_name="farm-1", f_cnt=9)
     doc = json.loads(payload)
-    assert doc["deviceInfo"]["devEui"] == eui and doc["deviceInfo"]["deviceProfileName"] == profile
+    assert doc["deviceInfo"]["devEui"] == eui
+    assert doc["deviceInfo"]["deviceProfileName"] == profile
     ctx = _ctx(f"application/x/device/{eui}/event/up", eui, {eui: PROFILES[profile]})
     r = cs.decode(payload, ctx).groups[0].readings[0]
     assert r.ts == datetime.fromtimestamp(round(T * 1000) / 1000, UTC)
@@ -198,6 +208,9 @@ def test_aemp_snapshots(xml: bool) -> None:
     group = aemp.decode(payload, _ctx("assetwatch/eqp-00001/aemp", "eqp-00001")).groups[0]
     assert group.identifier == "SANSY215C123456"
     (r,) = group.readings
-    assert r.engine_hours == 4321.25 and r.engine_on is True and r.fuel_pct == 55.0
-    assert r.lat == 30.1 and r.metrics["idle_hours"] == 800.5
+    assert r.engine_hours == 4321.25
+    assert r.engine_on is True
+    assert r.fuel_pct == 55.0
+    assert r.lat == 30.1
+    assert r.metrics["idle_hours"] == 800.5
     assert r.metrics["fuel_used_l"] == 91234.5
