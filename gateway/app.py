@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool
 
 from assetwatch.settings import Settings
 from gateway.errors import GatewayError
+from gateway.latest import LatestCache
 from gateway.webhooks import WebhookDispatcher
 from telemetry.db import Conn, open_pool
 from telemetry.errors import DatabaseUnavailable
@@ -127,6 +128,7 @@ def create_app(settings: Settings, *, start_webhooks: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.latest_cache = LatestCache()
     app.state.stopping = threading.Event()
     for root in _domain_roots():
         app.add_exception_handler(root, _domain_error)

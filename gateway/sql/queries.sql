@@ -276,3 +276,29 @@ FROM gateway_provenance_reports WHERE id = %(id)s;
 SELECT id, asset_id, created_at, created_by, report_sha256 FROM gateway_provenance_reports
 WHERE (%(asset_id)s::text IS NULL OR asset_id = %(asset_id)s)
 ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s;
+
+-- name: latest_token
+-- What the cached latest-state document depends on, read in one snapshot:
+-- the snapshot's oldest running transaction (rows written by older ones are
+-- settled), and fingerprints of the active bindings and of the set of devices.
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS snap_xmin,
+       (SELECT count(*) FROM bindings WHERE valid_to IS NULL) AS bindings,
+       (SELECT coalesce(sum(xmin::text::bigint), 0) FROM bindings) AS bindings_sum,
+       (SELECT count(*) FROM bindings) AS bindings_all,
+       (SELECT count(*) FROM latest_state) AS devices,
+       (SELECT coalesce(sum(hashtext(device_id)::bigint), 0) FROM latest_state) AS devices_sum;
+
+-- name: latest_fragments
+-- One JSON object per asset with an active binding, with the statement's
+-- snapshot xmin on every row. `since` (a 32-bit transaction id) limits the
+-- rows to those written by transactions not yet settled at the last read.
+SELECT b.asset_id, json_build_object(
+    'asset_id', b.asset_id, 'device_id', l.device_id, 'ts', l.ts,
+    'received_at', l.last_received_at, 'lat', l.lat, 'lon', l.lon,
+    'speed_kmh', l.speed_kmh, 'heading_deg', l.heading_deg, 'ignition', l.ignition,
+    'engine_on', l.engine_on, 'engine_hours', l.engine_hours, 'battery_v', l.battery_v,
+    'ext_power', l.ext_power, 'tamper', l.tamper, 'metrics', l.metrics
+)::text
+FROM bindings b JOIN latest_state l ON l.device_id = b.device_id
+WHERE b.valid_to IS NULL
+  AND (%(since)s::bigint IS NULL OR l.xmin::text::bigint >= %(since)s);
