@@ -170,6 +170,12 @@ def machine() -> dict[str, Any]:
 @click.option("--speedup", default=2880.0, show_default=True, help="Simulated time speed-up.")
 @click.option("--sample-s", default=10.0, show_default=True, help="Seconds between samples.")
 @click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--scenario",
+    default="quiet",
+    show_default=True,
+    help="Simulator preset (quiet: no incidents, the steady-state load).",
+)
 @click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write samples + report.")
 @click.option("--keep", is_flag=True, help="Keep the soak database afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -179,6 +185,7 @@ def soak(
     speedup: float,
     sample_s: float,
     seed: int,
+    scenario: str,
     out_path: Path | None,
     keep: bool,
     as_json: bool,
@@ -212,7 +219,7 @@ def soak(
             "ASSETWATCH_INGEST_CLIENT_ID": f"soak-{name}",
         }
         sim_args = ["simulate", "--fleet", fleet, "--days", str(days), "--speedup", str(speedup)]
-        sim_args += ["--seed", str(seed), "--scenario", "demo", "--no-progress"]
+        sim_args += ["--seed", str(seed), "--scenario", scenario, "--no-progress"]
         reg = work / "registry.json"
         subprocess.run(
             [*_assetwatch(), *sim_args, "--registry", str(reg), "--registry-only"],
@@ -247,7 +254,12 @@ def soak(
                     + " ".join(f"{k}={v // 1024}MB" for k, v in s.rss.items()),
                     err=True,
                 )
-                if procs["simulator"].poll() is not None:
+                rc = procs["simulator"].poll()
+                if rc not in (None, 0):
+                    raise click.ClickException(
+                        f"the simulator failed (exit {rc}); see {work / 'simulator.log'}"
+                    )
+                if rc == 0:
                     idle_since = idle_since or time.monotonic()
                     if n == last and time.monotonic() - idle_since > 3 * sample_s:
                         break
@@ -267,6 +279,7 @@ def soak(
         "fleet": fleet,
         "days": days,
         "speedup": speedup,
+        "scenario": scenario,
         "machine": machine() | {"postgresql": pg_version},
         **summarise(samples, duration),
     }
