@@ -15,91 +15,40 @@ is a trap for detectors, not an incident.
 
 from __future__ import annotations
 
-import json
-import math
 import random
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from simulators.fleet import Asset, Fleet, Site, Terminal, imo_number, vin_with_check_digit
-from simulators.geo import Box, distance_m, offset, polar
+from simulators.fleet import Asset, Fleet, Site, Terminal
+from simulators.geo import polar
 from simulators.scenario import MODES, TAMPER_CAUSES, IncidentRequest, Scenario
+from simulators.shapes import (
+    EXCURSION_SPEED,
+    TRAVEL_SPEED,
+    companions,
+    double_pledge_incidents,
+    point,
+    relocation_incidents,
+    spoofing_incident,
+    zone_exit_incidents,
+)
 from simulators.timebase import DAY, HOUR, local_day_start, local_weekday, rfc3339
+from simulators.truth import Incident, IncidentPlan, RegistryExtras, by_device
+
+__all__ = [
+    "EXCURSION_SPEED",
+    "PHYSICAL",
+    "TRAVEL_SPEED",
+    "Incident",
+    "IncidentPlan",
+    "RegistryExtras",
+    "by_device",
+    "plan_incidents",
+    "primary_terminal",
+]
 
 #: Kinds whose incident reshapes the asset's days (the rest change only what is reported).
 PHYSICAL: Final = frozenset({"zone_exit", "relocation", "moved_while_parked", "idle", "decline"})
 _LONG: Final = frozenset({"idle", "decline", "relocation", "moved_while_parked"})
-
-#: Speed (m/s) at which an asset of each kind travels on an excursion or relocation.
-TRAVEL_SPEED: Final = {
-    "truck": 50 / 3.6,
-    "fishing": 9 * 0.5144,
-    "cargo": 12 * 0.5144,
-    "herd": 50 / 3.6,
-    "excavator": 40 / 3.6,  # on a low-loader
-    "generator": 40 / 3.6,
-    "production": 40 / 3.6,
-    "laid_up": 5 * 0.5144,  # under tow
-}
-#: Speed (m/s) of the last stretch across the zone boundary on a zone excursion.
-EXCURSION_SPEED: Final = {"truck": 30 / 3.6, "fishing": 8 * 0.5144, "excavator": 5 / 3.6}
-
-
-@dataclass(frozen=True, slots=True)
-class Incident:
-    """One scripted incident; ``params`` are public and go into the truth line."""
-
-    kind: str
-    mode: str
-    asset_id: str
-    device_id: str
-    start: float
-    end: float | None
-    params: Mapping[str, Any]
-    expect_alert: bool = True
-
-    def truth(self) -> dict[str, Any]:
-        """The ground-truth object (one JSON line of ``--truth``)."""
-        return {
-            "device_id": self.device_id,
-            "asset_id": self.asset_id,
-            "kind": self.kind,
-            "start": rfc3339(self.start),
-            "end": None if self.end is None else rfc3339(self.end),
-            "params": {"mode": self.mode, "expect_alert": self.expect_alert, **self.params},
-        }
-
-    def truth_line(self) -> str:
-        return json.dumps(self.truth(), ensure_ascii=False, sort_keys=True)
-
-    def active(self, t: float) -> bool:
-        return self.start <= t and (self.end is None or t < self.end)
-
-
-@dataclass(frozen=True, slots=True)
-class RegistryExtras:
-    """Registry rows that express incidents rather than fleet: double pledges."""
-
-    assets: tuple[Asset, ...] = ()
-    bindings: tuple[tuple[str, str, float, str], ...] = ()  # device, asset, from, why
-    pledges: tuple[tuple[str, str, float, str], ...] = ()  # asset, loan, from, why
-    loans: tuple[tuple[str, str], ...] = ()  # new loan id, borrower id
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentPlan:
-    """Everything :func:`plan_incidents` decided: incidents (incl. companions) and registry rows."""
-
-    incidents: tuple[Incident, ...]
-    extras: RegistryExtras = field(default_factory=RegistryExtras)
-
-    def truth_lines(self) -> list[str]:
-        return [i.truth_line() for i in sorted(self.incidents, key=_order)]
-
-
-def _order(i: Incident) -> tuple[float, str, str]:
-    return (i.start, i.asset_id, i.kind)
 
 
 def primary_terminal(fleet: Fleet, asset: Asset, kind: str) -> Terminal:
@@ -255,9 +204,9 @@ def _script(
     dev = primary_terminal(fleet, asset, kind).device_id
     aid = asset.asset_id
     if kind == "zone_exit":
-        return _zone_exit(asset, dev, mode, t0, p, rng), None
+        return zone_exit_incidents(asset, dev, mode, t0, p, rng), None
     if kind == "relocation":
-        return _relocation(asset, dev, t0, p, rng), None
+        return relocation_incidents(asset, dev, t0, p, rng), None
     if kind == "moved_while_parked":
         dist = float(p.get("distance_m", rng.uniform(2_000, 4_000)))
         to = Site("displaced", *polar(asset.base.lat, asset.base.lon, dist, rng.uniform(0, 360)))
@@ -265,13 +214,13 @@ def _script(
         arrive = t0 + dist / speed
         params = {
             "distance_m": round(dist),
-            "to": _pt(to),
+            "to": point(to),
             "arrive": rfc3339(arrive),
             "speed_kmh": round(speed * 3.6, 1),
             "engine_on": False,
         }
         main = Incident(kind, mode, aid, dev, t0, None, params)
-        return [main, *_companions(asset, dev, main, asset.base, to, t0, speed, reloc=True)], None
+        return [main, *companions(asset, dev, main, asset.base, to, t0, speed, reloc=True)], None
     if kind == "idle":
         n = float(p.get("days", min(7.0, max(2.0, 0.3 * days))))
         return [Incident(kind, mode, aid, dev, t0, t0 + n * DAY, {"days": n})], None
@@ -309,7 +258,7 @@ def _script(
         )
         return [Incident(kind, mode, aid, dev, t0, t0 + hours * HOUR, {"hours": hours})], None
     if kind == "spoofing":
-        return [_spoofing(asset, dev, mode, t0, p, rng)], None
+        return [spoofing_incident(asset, dev, mode, t0, p, rng)], None
     if kind == "fabrication":
         if mode == "replay":
             shift_days = float(p.get("shift_days", max(1.0, min(7.0, round(0.25 * days)))))
@@ -324,303 +273,4 @@ def _script(
             hours = float(p.get("hours", round(rng.uniform(12, 36), 1)))
             params = {"hours": hours}
         return [Incident(kind, mode, aid, dev, t0, t0 + hours * HOUR, params)], None
-    return _double_pledge(fleet, asset, dev, mode, t0, rng)
-
-
-def _pt(s: Site | tuple[float, float]) -> dict[str, float]:
-    lat, lon = (s.lat, s.lon) if isinstance(s, Site) else s
-    return {"lat": round(lat, 6), "lon": round(lon, 6)}
-
-
-def crossing_time(
-    zone: Box,
-    buffer_m: float,
-    a: tuple[float, float],
-    b: tuple[float, float],
-    t_a: float,
-    t_b: float,
-) -> float | None:
-    """When a straight, constant-speed move from ``a`` to ``b`` leaves the zone plus buffer."""
-    if not zone.contains(*a, buffer_m) or zone.contains(*b, buffer_m):
-        return None
-    lo, hi = 0.0, 1.0
-    for _ in range(40):
-        mid = (lo + hi) / 2
-        pt = (a[0] + (b[0] - a[0]) * mid, a[1] + (b[1] - a[1]) * mid)
-        if zone.contains(*pt, buffer_m):
-            lo = mid
-        else:
-            hi = mid
-    return t_a + (t_b - t_a) * hi
-
-
-def _zone_exit(
-    asset: Asset, dev: str, mode: str, t0: float, p: dict[str, Any], rng: random.Random
-) -> list[Incident]:
-    z, buf = asset.zone, asset.buffer_m
-    # leave across the edge nearest to the base, perpendicular to it
-    c_lat, c_lon = asset.base.lat, asset.base.lon
-    gaps = {
-        "north": distance_m(c_lat, c_lon, z.north, c_lon),
-        "south": distance_m(c_lat, c_lon, z.south, c_lon),
-        "east": distance_m(c_lat, c_lon, c_lat, z.east),
-        "west": distance_m(c_lat, c_lon, c_lat, z.west),
-    }
-    side = min(gaps, key=lambda k: gaps[k])
-    north, east = {"north": (1, 0), "south": (-1, 0), "east": (0, 1), "west": (0, -1)}[side]
-    edge = {
-        "north": (z.north, c_lon),
-        "south": (z.south, c_lon),
-        "east": (c_lat, z.east),
-        "west": (c_lat, z.west),
-    }[side]
-    inside_m = 300.0
-    beyond = {
-        "brief": 150.0,
-        "sustained": rng.uniform(3_000, 10_000),
-        "permanent": rng.uniform(20_000, 50_000),
-    }[mode]
-    beyond = float(p.get("beyond_m", beyond))
-    p_in = offset(*edge, -north * inside_m, -east * inside_m)
-    p_out = offset(*edge, north * (buf + beyond), east * (buf + beyond))
-    v_ap = TRAVEL_SPEED[asset.kind]
-    v_ex = EXCURSION_SPEED[asset.kind]
-    approach = distance_m(c_lat, c_lon, *p_in) / v_ap
-    leg = distance_m(*p_in, *p_out) / v_ex
-    stay = {
-        "brief": rng.uniform(60, 180),
-        "sustained": rng.uniform(6, 14) * HOUR,
-        "permanent": None,
-    }[mode]
-    if "stay_s" in p:
-        stay = float(p["stay_s"])
-    depart = t0 - approach  # at P_in at t0
-    cross_out = crossing_time(z, buf, p_in, p_out, t0, t0 + leg)
-    assert cross_out is not None
-    end: float | None = None
-    if stay is not None:
-        back_at_out = t0 + leg + stay
-        end = back_at_out + (t0 + leg - cross_out)  # symmetric way back
-    params: dict[str, Any] = {
-        "buffer_m": buf,
-        "beyond_buffer_m": round(beyond),
-        "side": side,
-        "depart": rfc3339(depart),
-        "inside_point": _pt(p_in),
-        "outside_point": _pt(p_out),
-        "stay_s": None if stay is None else round(stay),
-        "outside_s": None if end is None else round(end - cross_out),
-        "speed_kmh": round(v_ex * 3.6, 1),
-    }
-    if mode == "brief":
-        params["note"] = "excursion shorter than any sensible dwell time: must NOT alert"
-    out = [
-        Incident("zone_exit", mode, asset.asset_id, dev, cross_out, end, params, mode != "brief")
-    ]
-    if mode == "permanent":
-        out.append(
-            Incident(
-                "relocation",
-                "move",
-                asset.asset_id,
-                dev,
-                t0 + leg,
-                None,
-                {"companion_of": "zone_exit", "to": _pt(p_out), "from": _pt(asset.base)},
-            )
-        )
-    return out
-
-
-def _relocation(
-    asset: Asset, dev: str, t0: float, p: dict[str, Any], rng: random.Random
-) -> list[Incident]:
-    b = asset.base
-    z = asset.zone
-    to: tuple[float, float] | None = None
-    if asset.kind in ("truck", "fishing"):
-        shrunk_ok = [
-            pt
-            for pt in (
-                polar(b.lat, b.lon, rng.uniform(15_000, 40_000), rng.uniform(0, 360))
-                for _ in range(60)
-            )
-            if z.contains(*pt, -5_000)
-        ]
-        if asset.kind == "fishing":
-            shrunk_ok = [pt for pt in shrunk_ok if pt[1] > b.lon]  # stay at sea, east of the berth
-        to = shrunk_ok[0] if shrunk_ok else None
-    if to is None:
-        to = polar(b.lat, b.lon, rng.uniform(30_000, 80_000), rng.uniform(0, 360))
-    if "to" in p:
-        to = (float(p["to"]["lat"]), float(p["to"]["lon"]))
-    speed = TRAVEL_SPEED[asset.kind]
-    dist = distance_m(b.lat, b.lon, *to)
-    params = {
-        "from": _pt(b),
-        "to": _pt(to),
-        "distance_km": round(dist / 1000, 1),
-        "arrive": rfc3339(t0 + dist / speed),
-        "speed_kmh": round(speed * 3.6, 1),
-    }
-    main = Incident("relocation", "move", asset.asset_id, dev, t0, None, params)
-    return [main, *_companions(asset, dev, main, b, to, t0, speed, reloc=False)]
-
-
-def _companions(
-    asset: Asset,
-    dev: str,
-    main: Incident,
-    a: Site,
-    b: Site | tuple[float, float],
-    t0: float,
-    speed: float,
-    *,
-    reloc: bool,
-) -> list[Incident]:
-    bb = (b.lat, b.lon) if isinstance(b, Site) else b
-    t1 = t0 + distance_m(a.lat, a.lon, *bb) / speed
-    out: list[Incident] = []
-    cross = crossing_time(asset.zone, asset.buffer_m, (a.lat, a.lon), bb, t0, t1)
-    if cross is not None:
-        out.append(
-            Incident(
-                "zone_exit",
-                "permanent",
-                asset.asset_id,
-                dev,
-                cross,
-                None,
-                {"companion_of": main.kind, "buffer_m": asset.buffer_m},
-            )
-        )
-    if reloc:
-        out.append(
-            Incident(
-                "relocation",
-                "move",
-                asset.asset_id,
-                dev,
-                t0,
-                None,
-                {"companion_of": main.kind, "from": _pt(a), "to": _pt(bb)},
-            )
-        )
-    return out
-
-
-def _spoofing(
-    asset: Asset, dev: str, mode: str, t0: float, p: dict[str, Any], rng: random.Random
-) -> Incident:
-    if mode == "teleport":
-        minutes = float(p.get("minutes", round(rng.uniform(20, 90))))
-        dist = float(p.get("distance_km", round(rng.uniform(400, 1500)))) * 1000
-        bearing = rng.uniform(0, 360)
-        north, east = dist * math.cos(math.radians(bearing)), dist * math.sin(math.radians(bearing))
-        return Incident(
-            "spoofing",
-            mode,
-            asset.asset_id,
-            dev,
-            t0,
-            t0 + minutes * 60,
-            {
-                "minutes": minutes,
-                "offset_north_m": round(north),
-                "offset_east_m": round(east),
-                "distance_km": round(dist / 1000),
-            },
-        )
-    if mode == "frozen":
-        hours = float(p.get("hours", round(rng.uniform(3, 5), 1)))
-        return Incident(
-            "spoofing",
-            mode,
-            asset.asset_id,
-            dev,
-            t0,
-            t0 + hours * HOUR,
-            {"hours": hours, "note": "position repeats exactly while engine hours advance"},
-        )
-    back = float(p.get("engine_hours_back", round(rng.uniform(200, 800))))
-    km_back = float(p.get("odometer_km_back", round(rng.uniform(5_000, 20_000))))
-    return Incident(
-        "spoofing",
-        mode,
-        asset.asset_id,
-        dev,
-        t0,
-        t0,
-        {"engine_hours_back": back, "odometer_km_back": km_back},
-    )
-
-
-def _double_pledge(
-    fleet: Fleet, asset: Asset, dev: str, mode: str, t0: float, rng: random.Random
-) -> tuple[list[Incident], RegistryExtras]:
-    others = [b for b in fleet.borrowers if b.borrower_id != asset.borrower_id]
-    other = rng.choice(others).borrower_id if others else asset.borrower_id
-    suffix = "G" if mode == "terminal_two_assets" else "D"
-    twin_id = f"{asset.asset_id}{suffix}"
-    # One loan per twin: two double pledges on assets of the same loan must not
-    # produce the same loan id.
-    loan_id = f"{asset.loan_id}-DP-{twin_id}"
-    if mode == "terminal_two_assets":
-        twin = replace(
-            asset,
-            asset_id=twin_id,
-            borrower_id=other,
-            loan_id=loan_id,
-            name=f"{asset.name} (second asset on the same terminal)",
-            identity=_fresh_identity(asset, rng),
-        )
-        extras = RegistryExtras(
-            assets=(twin,),
-            bindings=((dev, twin_id, t0, "second installation claimed on an existing terminal"),),
-            pledges=((twin_id, loan_id, t0, "loan origination"),),
-            loans=((loan_id, other),),
-        )
-        params: dict[str, Any] = {"assets": [asset.asset_id, twin_id], "terminal": dev}
-    else:
-        twin = replace(
-            asset,
-            asset_id=twin_id,
-            borrower_id=other,
-            loan_id=loan_id,
-            name=f"{asset.name} (same identity pledged again)",
-        )
-        extras = RegistryExtras(
-            assets=(twin,),
-            pledges=((twin_id, loan_id, t0, "loan origination"),),
-            loans=((loan_id, other),),
-        )
-        params = {
-            "assets": [asset.asset_id, twin_id],
-            "identity": dict(asset.identity),
-            "loans": [asset.loan_id, loan_id],
-        }
-    return [Incident("double_pledge", mode, twin_id, dev, t0, None, params)], extras
-
-
-def _fresh_identity(asset: Asset, rng: random.Random) -> dict[str, object]:
-    ident = dict(asset.identity)
-    # VIN and IMO carry check digits: draw valid new ones rather than edit digits.
-    if "vin" in ident:
-        ident["vin"] = vin_with_check_digit(rng)
-    if "imo" in ident:
-        ident["imo"] = imo_number(rng)
-    for key in ("serial", "registry_no"):
-        if key in ident:
-            ident[key] = f"{ident[key]}"[:-3] + f"{rng.randrange(1000):03d}"
-    if "mmsi" in ident:
-        ident["mmsi"] = str(int(str(ident["mmsi"])) + 1 + rng.randrange(1000))
-    if "plate" in ident:
-        ident["plate"] = str(ident["plate"])[:-2] + f"{rng.randrange(100):02d}"
-    return ident
-
-
-def by_device(incidents: Sequence[Incident]) -> dict[str, list[Incident]]:
-    out: dict[str, list[Incident]] = {}
-    for i in incidents:
-        out.setdefault(i.device_id, []).append(i)
-    return out
+    return double_pledge_incidents(fleet, asset, dev, mode, t0, rng)
