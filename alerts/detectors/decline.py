@@ -1,13 +1,14 @@
 """``decline``: operating intensity falls and stays down against a trailing baseline.
 
-Compares the asset's recent expected working days (``recent_days``) with the
-same kind of days in a trailing baseline, each day scaled by its weekday's
-baseline so the weekly pattern cancels out. It enters when the median ratio is
-below ``enter_ratio`` *and* a one-sided Mann-Whitney U test (scipy) says the
-recent days are lower with p < ``alpha``; it leaves when the ratio is back
-above ``leave_ratio``. Near-zero operation is ``idle``'s business: below
-``idle_ratio`` decline gives no new opinion, and days operated below
-``idle_ratio`` of their baseline are left out of both samples.
+Intensity is a day's operating minutes, or its distance for assets that never
+report operation (a grazing herd's collars). The last ``recent_days`` (ten, so
+one slow week of a machine with idle spells is not enough) are compared with
+the asset's own trailing baseline: it enters when the mean ratio is below
+``enter_ratio`` *and* a one-sided Mann-Whitney U test (scipy) says the recent
+days are lower with p < ``alpha``; it leaves when the ratio is back above
+``leave_ratio`` (hysteresis). Near-zero operation is ``idle``'s business:
+below ``idle_ratio`` decline gives no new opinion. Means over whole windows
+absorb the weekly pattern (both windows hold working days and weekends).
 
 Level by the recent/baseline ratio: watch < 0.6, yellow < 0.45, orange < 0.3.
 
@@ -25,18 +26,18 @@ import numpy as np
 from scipy.stats import mannwhitneyu
 
 from alerts.detectors.base import DeviceContext, Level, Signal
-from alerts.detectors.daily import DailySeries, in_season, weekday_baseline
+from alerts.detectors.daily import DailySeries, F
 
 KIND = "decline"
 
 
 @dataclass(frozen=True, slots=True)
 class DeclineParams:
-    recent_days: int = 7
+    recent_days: int = 10
     baseline_to: int = 35
-    min_baseline_days: int = 8
-    min_recent_days: int = 4
-    min_expected_min: float = 60.0
+    min_baseline_days: int = 10
+    min_recent_days: int = 7
+    min_operating_min: float = 30.0
     enter_ratio: float = 0.6
     leave_ratio: float = 0.8
     idle_ratio: float = 0.15
@@ -45,42 +46,40 @@ class DeclineParams:
 
 
 class Decline:
-    """Windowed detector over daily operating minutes."""
+    """Windowed detector over daily intensity."""
 
     kind = KIND
 
     def __init__(self, params: DeclineParams = DeclineParams()) -> None:
         self.params = params
 
-    def _scaled(
-        self, s: DailySeries, ctx: DeviceContext, base: dict[int, float], first: int, last: int
-    ) -> list[float]:
-        out: list[float] = []
-        for d in range(first, min(last, s.days)):
-            expected = base.get(s.weekday(d), 0.0)
-            if expected < self.params.min_expected_min or not in_season(s, ctx, d):
-                continue
-            frac = float(s.operating_min[d]) / expected
-            if s.readings[d] <= 0 or frac < self.params.idle_ratio:
-                continue  # silent days are offline's business, idle days idle's
-            out.append(frac)
-        return out
+    def _intensity(self, s: DailySeries) -> tuple[F, str]:
+        p = self.params
+        reporting = s.readings[p.recent_days : p.baseline_to] > 0
+        ops = s.operating_min[p.recent_days : p.baseline_to][reporting]
+        if ops.size and float(np.median(ops)) >= p.min_operating_min:
+            return s.operating_min, "operating_min"
+        return s.distance_m, "distance_m"
 
     def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
         p = self.params
-        base = weekday_baseline(s, s.operating_min, p.recent_days, p.baseline_to)
-        baseline = self._scaled(s, ctx, base, p.recent_days, p.baseline_to)
-        recent = self._scaled(s, ctx, base, 0, p.recent_days)
-        if len(baseline) < p.min_baseline_days or len(recent) < p.min_recent_days:
+        values, measure = self._intensity(s)
+        rep = s.readings > 0
+        recent = values[: p.recent_days][rep[: p.recent_days]]
+        baseline = values[p.recent_days : p.baseline_to][rep[p.recent_days : p.baseline_to]]
+        if baseline.size < p.min_baseline_days or recent.size < p.min_recent_days:
             return None
-        ratio = float(np.median(recent)) / max(float(np.median(baseline)), 1e-9)
+        base_mean = float(np.mean(baseline))
+        if base_mean <= 0:
+            return None
+        ratio = float(np.mean(recent)) / base_mean
         if not was_active and not p.idle_ratio <= ratio < p.enter_ratio:
             return None  # the test is only worth running when the ratio could enter
         pvalue = float(mannwhitneyu(recent, baseline, alternative="less").pvalue)
         if was_active:
             active = ratio < p.leave_ratio
         else:
-            active = ratio < p.enter_ratio and pvalue < p.alpha and ratio >= p.idle_ratio
+            active = pvalue < p.alpha
             if not active:
                 return None
         level = Level.WATCH
@@ -100,9 +99,9 @@ class Decline:
             since=s.now - timedelta(days=p.recent_days) if active else None,
             evidence={
                 "days": s.evidence(p.recent_days),
+                "measure": measure,
                 "ratio": round(ratio, 3),
                 "mann_whitney_p": pvalue,
-                "recent_scaled": [round(v, 3) for v in recent],
                 "thresholds": {"enter_ratio": p.enter_ratio, "leave_ratio": p.leave_ratio,
                                "alpha": p.alpha, "recent_days": p.recent_days},
             },

@@ -42,10 +42,10 @@ _OPERATING_METRICS = ("power_kw", "activity", "load_pct")
 class FabricationParams:
     flat_n: int = 12
     flat_s: float = 3600.0
-    replay_n: int = 6
-    replay_distinct: int = 4
+    replay_n: int = 5
+    replay_distinct: int = 3
     clear: int = 6
-    sample_mod: int = 4
+    sample_mod: int = 16
     bloom_bytes: int = 512
     bloom_rotate: int = 400
     up_after_s: float = 86400.0

@@ -143,8 +143,8 @@ def _spoof_incident() -> list[Reading]:
 
 
 def _fabrication_incident() -> list[Reading]:
-    base = parked(120)
-    return then(base, base[20:60])  # replayed with new timestamps
+    base = parked(400)
+    return then(base, base[20:300])  # replayed with new timestamps
 
 
 @dataclass(frozen=True)
@@ -299,7 +299,7 @@ def _idle(s: DailySeries) -> DailySeries:
 
 
 def _decline(s: DailySeries) -> DailySeries:
-    s.operating_min[:7] *= 0.4
+    s.operating_min[:10] *= 0.4
     return s
 
 
