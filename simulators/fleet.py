@@ -14,6 +14,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from simulators.catalogue import (
+    CITIES,
+    FARMLAND,
+    INDUSTRY,
+    OEMS,
+    OFFICERS,
+    PLATE_PREFIX,
+    PORTS,
+    SUFFIX,
+    SURNAMES,
+    imo_number,
+    vin_with_check_digit,
+)
 from simulators.errors import ScenarioError
 from simulators.geo import Box, offset, polar
 
@@ -128,91 +141,7 @@ def parse_fleet_spec(spec: str) -> dict[str, int]:
     return counts
 
 
-# (region code, city, lat, lon)
-_CITIES: Final = (
-    ("CN-31", "Shanghai", 31.23, 121.47),
-    ("CN-32", "Suzhou", 31.30, 120.58),
-    ("CN-33", "Hangzhou", 30.27, 120.15),
-    ("CN-37", "Jinan", 36.65, 117.12),
-    ("CN-44", "Guangzhou", 23.13, 113.26),
-    ("CN-51", "Chengdu", 30.66, 104.06),
-    ("CN-13", "Shijiazhuang", 38.04, 114.51),
-    ("CN-41", "Zhengzhou", 34.75, 113.62),
-)
-_PORTS: Final = (
-    ("CN-31", "Yangshan", 30.62, 122.07),
-    ("CN-33", "Ningbo-Zhoushan", 29.93, 121.85),
-    ("CN-37", "Qingdao", 36.07, 120.32),
-    ("CN-35", "Xiamen", 24.45, 118.07),
-    ("CN-44", "Yantian", 22.57, 114.27),
-    ("CN-21", "Dalian", 38.93, 121.65),
-    ("CN-33", "Shenjiamen", 29.95, 122.30),
-)
-_FARMLAND: Final = (
-    ("CN-15", "Hohhot", 40.84, 111.75),
-    ("CN-23", "Harbin", 45.75, 126.65),
-    ("CN-37", "Liaocheng", 36.45, 115.98),
-    ("CN-65", "Changji", 44.01, 87.30),
-)
-_PLATE_PREFIX: Final = {
-    "CN-31": "沪",
-    "CN-32": "苏",
-    "CN-33": "浙",
-    "CN-37": "鲁",
-    "CN-44": "粤",
-    "CN-51": "川",
-    "CN-13": "冀",
-    "CN-41": "豫",
-}
-_OEMS: Final = {
-    "excavator": (("SANY", "SY215C"), ("XCMG", "XE215DA"), ("Caterpillar", "320GC")),
-    "generator": (("Cummins", "C500D5"), ("Weichai", "WPG550")),
-    "production": (("Haitian", "MA3800"), ("Yizumi", "UN1300A5")),
-}
-_INDUSTRY: Final = {
-    "vehicle": ("logistics", "vehicle_loan"),
-    "ship": ("shipping", "ship_mortgage"),
-    "farm": ("livestock", "livestock_loan"),
-    "equipment": ("construction", "equipment_loan"),
-}
-_SURNAMES: Final = ("Huadong", "Xinda", "Hengtai", "Jinhai", "Longsheng", "Ruifeng", "Zhongcheng")
-_SUFFIX: Final = {
-    "vehicle": "Logistics",
-    "ship": "Shipping",
-    "farm": "Pastoral",
-    "equipment": "Construction",
-}
-_OFFICERS: Final = ("li.wei", "wang.fang", "zhang.min", "liu.yang", "chen.jie")
-_VIN_VALUES: Final = {
-    **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-    **dict(zip("JKLMN", range(1, 6), strict=True)),
-    "P": 7,
-    "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
-}
-_VIN_WEIGHTS: Final = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
-_VIN_CHARS: Final = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
-
 FARM_ROLES: Final = ("collar", "collar", "silo", "power")
-
-
-def vin_with_check_digit(rng: random.Random) -> str:
-    """A 17-character VIN with a valid ISO 3779 / North-American check digit."""
-    wmi = rng.choice(("LFW", "LZZ", "LGA", "LZG"))
-    body = [*wmi, *(rng.choice(_VIN_CHARS) for _ in range(5)), "0", "T", "1"]
-    body += [str(rng.randrange(10)) for _ in range(6)]
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(body, _VIN_WEIGHTS, strict=True))
-    check = total % 11
-    body[8] = "X" if check == 10 else str(check)
-    return "".join(body)
-
-
-def imo_number(rng: random.Random) -> str:
-    """A 7-digit IMO number whose last digit is its check digit."""
-    digits = [rng.randrange(1, 10)] + [rng.randrange(10) for _ in range(5)]
-    check = sum(d * w for d, w in zip(digits, range(7, 1, -1), strict=True)) % 10
-    return "".join(map(str, digits)) + str(check)
 
 
 def _near(
@@ -245,16 +174,16 @@ def build_fleet(counts: Mapping[str, int], seed: int, *, native: bool) -> Fleet:
                 region, city, clat, clon = _home_for(cls, rng)
                 borrower = Borrower(
                     f"B{bidx:04d}",
-                    f"{rng.choice(_SURNAMES)} {city} {_SUFFIX[cls]} {bidx}",
-                    _INDUSTRY[cls][0],
+                    f"{rng.choice(SURNAMES)} {city} {SUFFIX[cls]} {bidx}",
+                    INDUSTRY[cls][0],
                     region,
-                    rng.choice(_OFFICERS),
+                    rng.choice(OFFICERS),
                 )
                 loan = Loan(
                     f"L{bidx:04d}",
                     borrower.borrower_id,
                     rng.randrange(5, 200) * 100_000,
-                    _INDUSTRY[cls][1],
+                    INDUSTRY[cls][1],
                 )
                 borrowers.append(borrower)
                 loans.append(loan)
@@ -278,7 +207,7 @@ def build_fleet(counts: Mapping[str, int], seed: int, *, native: bool) -> Fleet:
 
 
 def _home_for(cls: str, rng: random.Random) -> tuple[str, str, float, float]:
-    table = {"vehicle": _CITIES, "equipment": _CITIES, "ship": _PORTS, "farm": _FARMLAND}[cls]
+    table = {"vehicle": CITIES, "equipment": CITIES, "ship": PORTS, "farm": FARMLAND}[cls]
     return rng.choice(table)
 
 
@@ -304,7 +233,7 @@ def _make_asset(
         sites = tuple(Site(f"site {k}", *_near(rng, blat, blon, 8_000, 45_000)) for k in range(4))
         zone = _box_around([base, *sites], margin_m=15_000)
         plate = (
-            f"{_PLATE_PREFIX.get(region, '沪')}{rng.choice('ABCDEF')}{rng.randrange(10000, 99999)}"
+            f"{PLATE_PREFIX.get(region, '沪')}{rng.choice('ABCDEF')}{rng.randrange(10000, 99999)}"
         )
         identity = {"vin": vin_with_check_digit(rng), "plate": plate}
         name = f"Truck {plate}"
@@ -317,7 +246,7 @@ def _make_asset(
         plat, plon = _near(rng, clat, clon, 200, 1_500)
         base = Site(f"{city} berth {n}", plat, plon)
         if kind == "cargo":
-            others = [p for p in _PORTS if p[1] != city]
+            others = [p for p in PORTS if p[1] != city]
             _r, oname, olat, olon = rng.choice(others)
             sites = (Site(f"{oname} berth", *_near(rng, olat, olon, 200, 1_500)),)
             zone = _box_around([base, *sites, _offshore(base, sites[0])], margin_m=40_000)
@@ -336,7 +265,7 @@ def _make_asset(
             zone = Box.around(plat, plon, 1_500, 1_500)
         mmsi = f"{rng.choice((412, 413, 414))}{rng.randrange(100000, 999999)}"
         identity = {"mmsi": mmsi, "imo": imo_number(rng)}
-        name = f"{'MV' if kind != 'fishing' else 'FV'} {rng.choice(_SURNAMES)} {n}"
+        name = f"{'MV' if kind != 'fishing' else 'FV'} {rng.choice(SURNAMES)} {n}"
         size = float(rng.randrange(500, 20_000))
         buffer_m = 1_000.0
         declared["voyages_per_month"] = {"cargo": 8, "fishing": 22, "laid_up": 0}[kind]
@@ -368,7 +297,7 @@ def _make_asset(
         sites = ()
         zone = Box.around(base.lat, base.lon, 1_000, 1_000)
         stationary = kind != "excavator"
-        oem, model = rng.choice(_OEMS[kind])
+        oem, model = rng.choice(OEMS[kind])
         serial = f"{oem[:3].upper()}{model.replace('-', '')[:6]}{rng.randrange(100000, 999999)}"
         identity = {"serial": serial, "oem": oem, "model": model}
         name = f"{oem} {model} #{n}"

@@ -182,3 +182,24 @@ def test_cli_bad_input_is_a_clear_error() -> None:
     res = CliRunner().invoke(simulate, ["--scenario", "nope", "--dry-run", "--fleet", "vehicle=1"])
     assert res.exit_code != 0
     assert "neither a preset" in res.output
+
+
+def test_pace_releases_messages_at_speedup() -> None:
+    from simulators.publish import pace
+
+    sim = Simulation(SimConfig(fleet="vehicle=2", days=0.1, seed=1, scenario="quiet"))
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    released = []
+    for m in pace(sim.messages(), start=sim.start, speedup=60.0, clock=lambda: now[0], sleep=sleep):
+        released.append((now[0] - 100.0, m.send_time - sim.start))
+    assert released
+    for wall, simulated in released:
+        assert wall >= simulated / 60.0 - 0.006
+    assert released[-1][0] == pytest.approx(released[-1][1] / 60.0, abs=0.01)
+    assert list(pace(iter(()), start=0.0, speedup=None)) == []
