@@ -88,20 +88,26 @@ class Idle:
         With ``q`` the share of the baseline's expected days that were idle, a
         run of ``n`` such days by chance has probability about ``q ** n``; the
         run must make that smaller than ``alpha`` (a cargo ship that waits in
-        port a third of its days needs 5, a truck that always works 2).
+        port a third of its days needs 5, a truck that always works 2), and be
+        two days longer than the longest idle stretch in the baseline.
         """
         p = self.params
-        idle = total = 0
+        idle = total = longest = run = 0
         for d in range(first, min(p.baseline_to, s.days)):
             expected = base.get(s.weekday(d), 0.0)
             if expected < p.min_expected_min or not in_season(s, ctx, d) or s.readings[d] <= 0:
                 continue
             total += 1
-            idle += int(float(s.operating_min[d]) / expected < p.enter_frac)
+            was_idle = float(s.operating_min[d]) / expected < p.enter_frac
+            idle += int(was_idle)
+            run = run + 1 if was_idle else 0
+            longest = max(longest, run)
         q = (idle + 0.5) / (total + 1.0)  # Jeffreys-style smoothing: never exactly 0 or 1
         if q >= 0.5:
             return p.max_enter_days
         need = math.ceil(math.log(p.alpha) / math.log(q))
+        # ... and longer than the longest idle stretch the baseline already holds
+        need = max(need, longest + 2) if longest else need
         return int(min(max(need, p.enter_days), p.max_enter_days))
 
     def evaluate(self, s: DailySeries, ctx: DeviceContext, was_active: bool) -> Signal | None:
