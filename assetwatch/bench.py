@@ -13,6 +13,10 @@ import click
 
 BENCHMARKS: Final[dict[str, tuple[str, str]]] = {
     # name: (module:attribute of a click command, one-line help)
+    "ingest": (
+        "ingest.bench:bench_ingest",
+        "MQTT to database: ingest vs raw paho, naive INSERT and Node-RED 4.1.8.",
+    ),
     "simulate": (
         "simulators.bench:simulate_bench",
         "Simulator: 10,000-device generation rate; firehose publish vs a minimal paho loop.",
