@@ -26,9 +26,9 @@ Everything is deterministic for a given seed and start.
 
 from __future__ import annotations
 
-from simulators.devices import Fix
 from simulators.engine import SimMessage
 from simulators.errors import PublishError, ScenarioError, SimulatorError
+from simulators.fixes import Fix
 from simulators.fleet import CLASSES, Fleet, parse_fleet_spec
 from simulators.incidents import Incident
 from simulators.scenario import MODES, PRESETS, Noise, Scenario, load_scenario

@@ -14,49 +14,15 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 
+from simulators.fixes import Fix, Truth
 from simulators.fleet import Asset, Terminal
 from simulators.geo import offset
 from simulators.incidents import PHYSICAL, Incident
 from simulators.motion import Motion
+from simulators.reporting import Reporter
 from simulators.scenario import Noise
 from simulators.timebase import DAY, HOUR, local_hour
-
-
-@dataclass(frozen=True, slots=True)
-class Fix:
-    """What a terminal reports at one tick; ``t`` is the device's own clock (epoch s)."""
-
-    t: float
-    seq: int
-    lat: float | None = None
-    lon: float | None = None
-    alt_m: float | None = None
-    speed_kmh: float | None = None
-    heading_deg: float | None = None
-    hdop: float | None = None
-    sats: int | None = None
-    ignition: bool | None = None
-    engine_on: bool | None = None
-    engine_hours: float | None = None
-    odometer_km: float | None = None
-    fuel_pct: float | None = None
-    battery_v: float | None = None
-    ext_power: bool | None = None
-    tamper: bool | None = None
-    alarms: tuple[str, ...] = ()
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Truth:
-    """Where the asset really was at the last tick (for tests and noise checks)."""
-
-    t: float
-    lat: float
-    lon: float
-    moving: bool
 
 
 class Device:
@@ -110,9 +76,7 @@ class Device:
         self.batt = rng.uniform(3.55, 3.7)
         self.ou = [0.0, 0.0]
         self.jit = [0.0, 0.0]
-        self.frozen: Fix | None = None
-        self.replay_next: float | None = None
-        self.record: list[Fix] = []
+        self.reporter = Reporter(self.reporting, skew)
         self.truth: Truth | None = None
         self.announced: set[int] = set()
         for inc in self.reporting:
@@ -147,16 +111,17 @@ class Device:
                     return None, end
                 self.announced.add(idx)
                 fix = self._measure(t, seg)
-                return self._offline_notice(fix, inc.mode), end
+                return self.reporter.offline_notice(fix, inc.mode), end
         fix = self._measure(t, seg)
         nxt = t + self.interval(seg.moving, seg.engine)
         for inc in self.reporting:
             if t < inc.start < nxt and inc.kind in ("offline", "fabrication", "spoofing"):
                 nxt = inc.start  # land exactly on the incident's first moment
-        self.replay_next = None
-        reported = self._report(fix, t)
-        if self.replay_next is not None and self.replay_next > t:
-            nxt = self.replay_next
+        rep = self.reporter
+        rep.replay_next = None
+        reported = rep.report(fix, t)
+        if rep.replay_next is not None and rep.replay_next > t:
+            nxt = rep.replay_next
         return reported, nxt
 
     def _integrate(self, t: float) -> None:
@@ -346,115 +311,3 @@ class Device:
             self.ou[k] = 0.9 * self.ou[k] + self.rng.gauss(0, half * 0.12)
             self.ou[k] = max(-half * 0.85, min(half * 0.85, self.ou[k]))
         return offset(lat, lon, self.ou[0], self.ou[1])
-
-    # -- reporting incidents ------------------------------------------------------------
-    def _offline_notice(self, fix: Fix, cause: str) -> Fix:
-        if cause == "power_cut":
-            return replace(
-                fix, ext_power=False, tamper=True, alarms=("main_power_lost",), battery_v=3.9
-            )
-        if cause == "antenna_cut":
-            return replace(
-                fix,
-                lat=None,
-                lon=None,
-                speed_kmh=None,
-                heading_deg=None,
-                hdop=None,
-                sats=0,
-                tamper=True,
-                alarms=("antenna_cut",),
-            )
-        return replace(fix, tamper=True, alarms=("case_opened",))
-
-    def _report(self, fix: Fix, t: float) -> Fix | None:
-        out: Fix | None = fix
-        for inc in self.reporting:
-            if inc.kind == "fabrication" and inc.mode == "replay":
-                shift = float(inc.params["shift_s"])
-                end = inc.end or inc.start
-                if inc.start - shift <= t < end - shift:
-                    self.record.append(fix)
-                if inc.active(t):
-                    out = self._replayed(inc, fix, t, shift)
-                continue
-            if not inc.active(t) and not (inc.mode == "counter_rollback" and t >= inc.start):
-                continue
-            assert out is not None
-            if inc.kind == "tamper":
-                if inc.mode == "backup_battery":
-                    left = max(0.0, ((inc.end or t) - t) / ((inc.end or t) - inc.start + 1))
-                    out = replace(
-                        out,
-                        ext_power=False,
-                        tamper=True,
-                        alarms=("main_power_lost",),
-                        battery_v=round(3.6 + 0.5 * left, 2),
-                    )
-                else:
-                    out = replace(out, tamper=True, alarms=("case_opened",))
-            elif inc.mode == "teleport" and out.lat is not None and out.lon is not None:
-                lat, lon = offset(
-                    out.lat,
-                    out.lon,
-                    float(inc.params["offset_north_m"]),
-                    float(inc.params["offset_east_m"]),
-                )
-                out = replace(out, lat=round(lat, 6), lon=round(lon, 6))
-            elif inc.mode == "frozen":
-                if self.frozen is None:
-                    self.frozen = out
-                fz = self.frozen
-                out = replace(
-                    out,
-                    lat=fz.lat,
-                    lon=fz.lon,
-                    speed_kmh=0.0,
-                    heading_deg=fz.heading_deg,
-                    hdop=fz.hdop,
-                    sats=fz.sats,
-                )
-            elif inc.mode == "counter_rollback":
-                back_h = float(inc.params["engine_hours_back"])
-                back_km = float(inc.params["odometer_km_back"])
-                if out.engine_hours is not None:
-                    out = replace(out, engine_hours=round(max(0.0, out.engine_hours - back_h), 2))
-                if out.odometer_km is not None:
-                    out = replace(out, odometer_km=round(max(0.0, out.odometer_km - back_km), 1))
-            elif inc.mode == "flatline":
-                if self.frozen is None:
-                    self.frozen = out
-                out = replace(self.frozen, t=out.t, seq=out.seq)
-        return out
-
-    def _replayed(self, inc: Incident, fix: Fix, t: float, shift: float) -> Fix:
-        """The recorded fix from ``shift`` ago, re-stamped, counters carried forward."""
-        src_t = t + self.skew - shift
-        best = None
-        for k, old in enumerate(self.record):
-            if old.t <= src_t + 1e-6:
-                best = old
-                if k + 1 < len(self.record):
-                    self.replay_next = self.record[k + 1].t - self.skew + shift
-            else:
-                break
-        if best is None:
-            return fix
-        if self.frozen is None:
-            self.frozen = best  # anchor for counter offsets
-        anchor = self.frozen
-        eh = None
-        if (
-            best.engine_hours is not None
-            and anchor.engine_hours is not None
-            and fix.engine_hours is not None
-        ):
-            eh = round(best.engine_hours - anchor.engine_hours + fix.engine_hours, 2)
-        od = None
-        if (
-            best.odometer_km is not None
-            and anchor.odometer_km is not None
-            and fix.odometer_km is not None
-        ):
-            od = round(best.odometer_km - anchor.odometer_km + fix.odometer_km, 1)
-        return replace(best, t=fix.t, seq=fix.seq, engine_hours=eh, odometer_km=od)

@@ -27,7 +27,8 @@ from simulators.codecs.ais import ais_lines
 from simulators.codecs.chirpstack import chirpstack_uplink, topic_for
 from simulators.codecs.jsonreading import json_batch, json_reading
 from simulators.codecs.jt808 import FrameOptions, encode_batch, encode_heartbeat, encode_location
-from simulators.devices import Device, Fix
+from simulators.devices import Device
+from simulators.fixes import Fix
 from simulators.fleet import Terminal
 from simulators.scenario import Noise
 from simulators.timebase import DAY, HOUR, to_datetime

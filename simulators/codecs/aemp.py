@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from xml.sax.saxutils import escape
 
-from simulators.devices import Fix
+from simulators.fixes import Fix
 from simulators.timebase import rfc3339
 
 NAMESPACE = "http://standards.iso.org/iso/15143/-3"

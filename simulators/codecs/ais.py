@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pyais import encode_dict
 from pyais.messages import TagBlock
 
-from simulators.devices import Fix
+from simulators.fixes import Fix
 
 _KNOT_KMH = 1.852
 

@@ -17,7 +17,7 @@ import struct
 import uuid
 from typing import Any, Final
 
-from simulators.devices import Fix
+from simulators.fixes import Fix
 from simulators.timebase import rfc3339
 
 APPLICATION_ID: Final = "6f5c3c1e-5a4b-4d8e-9a37-0c8e1f2a9b10"

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from simulators.devices import Fix
+from simulators.fixes import Fix
 from simulators.timebase import rfc3339
 
 _FIELDS = (

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from simulators.devices import Fix
+from simulators.fixes import Fix
 
 MSG_HEARTBEAT: Final = 0x0002
 MSG_LOCATION: Final = 0x0200
