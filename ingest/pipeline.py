@@ -87,9 +87,9 @@ class Work:
 Stage = Callable[[Work], "Work | None"]
 
 
-def message_id(topic: str, payload: bytes) -> str:
+def message_id(payload: bytes) -> str:
     """A stable id of one message's content (the same after a redelivery)."""
-    return hashlib.blake2b(payload, digest_size=8, person=topic.encode()[:16]).hexdigest()
+    return hashlib.blake2b(payload, digest_size=8).hexdigest()
 
 
 class RecentKeys:
@@ -165,6 +165,7 @@ class Pipeline:
         self._registry = registry
         self._clock = clock
         self._recent = RecentKeys(settings.ingest_dedupe_window)
+        self._routes: dict[str, tuple[str, str] | DecodeError] = {}
         self._ais = AisDecoder()
         self._decoders: dict[str, Callable[[bytes, DecodeContext], Decoded]] = {
             "telemetry": jsonreading.decode,
@@ -207,38 +208,50 @@ class Pipeline:
         msg = work.message
         if len(msg.payload) > self._max_payload:
             raise DecodeError("too_large", f"payload of {len(msg.payload)} bytes is too large")
-        parts = msg.topic.split("/")
-        if len(parts) == 3 and parts[0] == "assetwatch":
-            device, fmt = parts[1], parts[2]
-            if fmt not in self._decoders or fmt == "lorawan":
-                raise DecodeError("topic", f"unknown message kind {fmt[:32]!r} in the topic")
-            if not _DEVICE_ID.fullmatch(device):
-                raise DecodeError(
-                    "topic", f"device id {device[:70]!r} is not [A-Za-z0-9_.-]{{1,64}}"
-                )
-        elif (
-            len(parts) == 6
-            and parts[0] == "application"
-            and parts[2] == "device"
-            and parts[4:] == ["event", "up"]
-        ):
-            device, fmt = parts[3], "lorawan"
-            if not _DEV_EUI.fullmatch(device):
-                raise DecodeError("topic", f"DevEUI {device[:40]!r} is not 16 hex digits")
-        else:
-            raise DecodeError("topic", f"topic {msg.topic[:100]!r} is not an ingest topic")
+        route = self._routes.get(msg.topic)
+        if route is None:
+            route = self._route(msg.topic)
+            if len(self._routes) > 100_000:  # bounded: topics are per device
+                self._routes.clear()
+            self._routes[msg.topic] = route
+        if isinstance(route, DecodeError):
+            raise DecodeError(route.code, route.reason)  # a fresh one: no traceback build-up
+        device, fmt = route
         work.device, work.format = device, fmt
         ctx = DecodeContext(
             topic=msg.topic,
             topic_device=device,
             received_at=msg.received_at,
             late_after=self._late_after,
-            message_id=message_id(msg.topic, msg.payload),
+            message_id=message_id(msg.payload),
             profile_for=self._registry.snapshot.profile_for if fmt == "lorawan" else None,
         )
         work.decoded = self._decoders[fmt](msg.payload, ctx)
         work.readings = [r for g in work.decoded.groups for r in g.readings]
         return work
+
+    def _route(self, topic: str) -> tuple[str, str] | DecodeError:
+        """(device, format) of a topic, or the error naming why it is not an ingest topic."""
+        parts = topic.split("/")
+        if len(parts) == 3 and parts[0] == "assetwatch":
+            device, fmt = parts[1], parts[2]
+            if fmt not in self._decoders or fmt == "lorawan":
+                return DecodeError("topic", f"unknown message kind {fmt[:32]!r} in the topic")
+            if not _DEVICE_ID.fullmatch(device):
+                return DecodeError(
+                    "topic", f"device id {device[:70]!r} is not [A-Za-z0-9_.-]{{1,64}}"
+                )
+            return device, fmt
+        if (
+            len(parts) == 6
+            and parts[0] == "application"
+            and parts[2] == "device"
+            and parts[4:] == ["event", "up"]
+        ):
+            if not _DEV_EUI.fullmatch(parts[3]):
+                return DecodeError("topic", f"DevEUI {parts[3][:40]!r} is not 16 hex digits")
+            return parts[3], "lorawan"
+        return DecodeError("topic", f"topic {topic[:100]!r} is not an ingest topic")
 
     def validate(self, work: Work) -> Work:
         """Range and time checks; position quality. Bad readings are dropped, the message kept."""
@@ -277,6 +290,11 @@ class Pipeline:
         decoded = work.decoded
         assert decoded is not None
         snapshot = self._registry.snapshot
+        if len(decoded.groups) == 1:  # the common case: one terminal per message
+            group = decoded.groups[0]
+            term = snapshot.find(group.kind, group.identifier)
+            if term is not None and term.device_id == group.identifier == work.device:
+                return work
         renamed: list[Reading] = []
         unknown: list[Group] = []
         for group in decoded.groups:

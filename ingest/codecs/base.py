@@ -29,9 +29,13 @@ ID_AEMP: Final = "aemp_serial"
 ProfileLookup = Callable[[str], "Mapping[str, Any] | None"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DecodeContext:
-    """Everything a decoder may depend on besides the payload bytes."""
+    """Everything a decoder may depend on besides the payload bytes.
+
+    Built once per message on the hot path, so not frozen (a frozen dataclass
+    pays ``object.__setattr__`` per field); decoders treat it as read-only.
+    """
 
     topic: str
     topic_device: str
