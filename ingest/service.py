@@ -147,6 +147,7 @@ class IngestService:
                 except queue.Empty:
                     pass
                 self.metrics.queue_depth.set(inbound.qsize())
+                self.metrics.broker_up.set(1 if self.source.connected else 0)
                 if batcher.due_in() <= 0:
                     self._hand_over(batcher.take(), stop_event)
         finally:
