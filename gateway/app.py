@@ -8,6 +8,8 @@ run several apps side by side. ``serve(settings)`` runs one with uvicorn and
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -28,6 +30,7 @@ from psycopg_pool import ConnectionPool
 
 from assetwatch.settings import Settings
 from gateway.errors import GatewayError
+from gateway.feed import FeedHub
 from gateway.latest import LatestCache
 from gateway.webhooks import WebhookDispatcher
 from telemetry.db import Conn, open_pool
@@ -113,10 +116,17 @@ def create_app(settings: Settings, *, start_webhooks: bool = True) -> FastAPI:
         dispatcher = WebhookDispatcher(pool, settings) if start_webhooks else None
         if dispatcher is not None:
             dispatcher.start()
+        hub = FeedHub()
+        app.state.feed_hub = hub
+        poller = asyncio.create_task(hub.run(pool, settings.feed_poll_s), name="feed-head")
         try:
             yield
         finally:
             app.state.stopping.set()
+            hub.close()
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
             if dispatcher is not None:
                 dispatcher.stop()
             pool.close()
@@ -148,9 +158,13 @@ class _Server(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         app = self.config.app
-        stopping = getattr(getattr(app, "state", None), "stopping", None)
+        state = getattr(app, "state", None)
+        stopping = getattr(state, "stopping", None)
         if isinstance(stopping, threading.Event):
             stopping.set()
+        hub = getattr(state, "feed_hub", None)
+        if isinstance(hub, FeedHub):
+            hub.close()
         await super().shutdown(sockets)
 
 

@@ -51,10 +51,10 @@ async def alert_feed(
     return StreamingResponse(
         stream(
             pool,
+            request.app.state.feed_hub,
             position,
             poll_s=settings.feed_poll_s,
             stopping=request.app.state.stopping,
-            is_disconnected=request.is_disconnected,
             limit=limit,
             wait_s=wait_s,
         ),

@@ -74,3 +74,25 @@ def test_login_redirect_stays_on_this_site() -> None:
     assert _safe_next("/alerts") == "/alerts"
     assert _safe_next("//evil.example/") == "/"
     assert _safe_next("https://evil.example/") == "/"
+
+
+async def test_feed_hub_wakes_waiters_only_when_the_head_moves() -> None:
+    import asyncio
+
+    from gateway.feed import FeedHub
+
+    hub = FeedHub()
+    hub.publish(5)
+    assert await hub.wait_beyond(4, 0.01) is True  # already beyond: no wait
+    assert await hub.wait_beyond(5, 0.01) is False  # nothing new: times out
+    waiter = asyncio.create_task(hub.wait_beyond(5, 5.0))
+    await asyncio.sleep(0.01)
+    hub.publish(5)  # same head: still waiting
+    await asyncio.sleep(0.01)
+    assert not waiter.done()
+    hub.publish(6)
+    assert await waiter is True
+    closing = asyncio.create_task(hub.wait_beyond(6, 5.0))
+    await asyncio.sleep(0.01)
+    hub.close()
+    assert await closing is False
