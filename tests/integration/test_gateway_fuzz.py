@@ -22,7 +22,7 @@ from tests.support.gateway import db, insert_alert, keys_by_role, seed_registry,
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-EXAMPLES = int(os.environ.get("ASSETWATCH_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("ASSETWATCH_FUZZ_EXAMPLES", "10"))
 # The stream never ends by itself; releasing quarantine reloads the registry
 # cache per call. Both are covered by their own tests.
 SKIP = {("GET", "/api/feed/alerts"), ("POST", "/api/quarantine/release")}
