@@ -1,4 +1,4 @@
-"""``mqtts://`` end to end: a Mosquitto TLS listener with a CA generated here, clients via settings."""
+"""``mqtts://`` end to end: Mosquitto TLS listener, CA generated here, clients via settings."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from assetwatch.broker_auth import TerminalCredential, hash_secret, mosquitto_conf
-from assetwatch.broker_auth import write_broker_files
+from assetwatch.broker_auth import (
+    TerminalCredential,
+    hash_secret,
+    mosquitto_conf,
+    write_broker_files,
+)
 from assetwatch.embedded import free_port
 from assetwatch.errors import MqttUrlError
 from assetwatch.mqtt import parse_mqtt_url, tls_context

@@ -131,3 +131,10 @@ class Client:
         with contextlib.suppress(Exception):
             self.client.disconnect()
         self.client.loop_stop()
+        # paho keeps its wake-up socket pair (and, after a failed TLS connect, the
+        # socket) until garbage collection; close them so no ResourceWarning leaks.
+        for name in ("_sockpairR", "_sockpairW", "_sock"):
+            sock = getattr(self.client, name, None)
+            if sock is not None:
+                with contextlib.suppress(Exception):
+                    sock.close()
