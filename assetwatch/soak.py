@@ -177,6 +177,12 @@ def machine() -> dict[str, Any]:
     help="Simulator preset (quiet: no incidents, the steady-state load).",
 )
 @click.option("--out", "out_path", type=click.Path(path_type=Path), help="Write samples + report.")
+@click.option(
+    "--max-wall-s",
+    type=float,
+    default=None,
+    help="Stop sampling after this long (the report says completed=false).",
+)
 @click.option("--keep", is_flag=True, help="Keep the soak database afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def soak(
@@ -187,6 +193,7 @@ def soak(
     seed: int,
     scenario: str,
     out_path: Path | None,
+    max_wall_s: float | None,
     keep: bool,
     as_json: bool,
 ) -> None:
@@ -239,7 +246,7 @@ def soak(
         with psycopg.connect(db_url, autocommit=True) as conn:
             idle_since: float | None = None
             last = -1
-            while True:
+            while not _sampling_done(t0, max_wall_s):
                 time.sleep(sample_s)
                 n, evt = _readings(conn)
                 s = Sample(time.monotonic() - t0, n, evt)
@@ -265,6 +272,11 @@ def soak(
                         break
                 last = n
         duration = time.monotonic() - t0
+        completed = procs["simulator"].poll() == 0
+    except KeyboardInterrupt:
+        # Report what was measured so far, marked as not completed.
+        duration = time.monotonic() - t0 if samples else 0.0
+        completed = False
     finally:
         for p in procs.values():
             _stop(p)
@@ -280,6 +292,7 @@ def soak(
         "days": days,
         "speedup": speedup,
         "scenario": scenario,
+        "completed": completed,
         "machine": machine() | {"postgresql": pg_version},
         **summarise(samples, duration),
     }
@@ -291,6 +304,10 @@ def soak(
         click.echo(json.dumps(report))
         return
     click.echo(json.dumps(report, indent=2))
+
+
+def _sampling_done(t0: float, max_wall_s: float | None) -> bool:
+    return max_wall_s is not None and time.monotonic() - t0 > max_wall_s
 
 
 def _broker_pid(data_dir: Path) -> int | None:
