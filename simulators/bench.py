@@ -28,6 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from assetwatch.cli import settings_of
 from assetwatch.mqtt import MqttTarget, parse_mqtt_url
+from simulators.errors import PublishError, SimulatorError
 from simulators.firehose import FirehoseResult, RawFirehose, paho_firehose
 from simulators.simulation import SimConfig, Simulation
 
@@ -61,7 +62,10 @@ def paho_baseline(
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"aw-base-{uuid.uuid4().hex[:10]}")
     if target.username is not None:
         client.username_pw_set(target.username, target.password)
-    client.connect(target.host, target.port)
+    try:
+        client.connect(target.host, target.port)
+    except OSError as exc:
+        raise PublishError(f"cannot connect to MQTT broker {target.url()}: {exc}") from exc
     client.loop_start()
     time.sleep(0.2)
     t0 = time.perf_counter()
@@ -125,6 +129,21 @@ def simulate_bench(ctx: click.Context, total: int, baseline_total: int, sim_hour
         "mean_payload_bytes": round(sum(len(p) for _t, p in pool) / max(1, len(pool))),
     }  # fmt: skip
     runs: dict[str, dict[str, float]] = {}
+    try:
+        _publish_runs(target, pool, total, baseline_total, runs)
+    except SimulatorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report["publish_messages_per_s"] = runs
+    _print(report, runs, as_json)
+
+
+def _publish_runs(
+    target: MqttTarget,
+    pool: list[tuple[str, bytes]],
+    total: int,
+    baseline_total: int,
+    runs: dict[str, dict[str, float]],
+) -> None:
     for qos in (0, 1):
         base = paho_baseline(target, pool, qos=qos, total=baseline_total)
         raw = RawFirehose(target).run(pool, qos=qos, total=total)
@@ -136,7 +155,9 @@ def simulate_bench(ctx: click.Context, total: int, baseline_total: int, sim_hour
             "raw_vs_baseline": round(raw.rate / base.rate, 2),
             "paho_window_vs_baseline": round(pf.rate / base.rate, 2),
         }
-    report["publish_messages_per_s"] = runs
+
+
+def _print(report: dict[str, object], runs: dict[str, dict[str, float]], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report))
         return

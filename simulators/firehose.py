@@ -17,6 +17,7 @@ Two publishers:
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
@@ -102,10 +103,11 @@ class RawFirehose:
         buf = b""
         while not self._stop.is_set():
             try:
+                ready, _w, _x = select.select([sock], [], [], 0.2)
+                if not ready:
+                    continue
                 data = sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
+            except (OSError, ValueError):
                 return
             if not data:
                 return
@@ -117,7 +119,7 @@ class RawFirehose:
     def run(self, pool: Sequence[tuple[str, bytes]], *, qos: int, total: int) -> FirehoseResult:
         """Publish ``total`` messages cycling through ``pool``; QoS 1 waits for every PUBACK."""
         sock = self._connect()
-        sock.settimeout(0.2)
+        sock.settimeout(None)  # writes may block while the broker catches up; that is the point
         reader = threading.Thread(target=self._reader, args=(sock,), daemon=True)
         reader.start()
         # Encode every packet once; QoS 1 packet ids follow the pool position, so ids are
