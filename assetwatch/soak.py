@@ -208,6 +208,7 @@ def soak(
     broker = start_broker(work / "mqtt")
     procs: dict[str, subprocess.Popen[bytes]] = {}
     samples: list[Sample] = []
+    failure: str | None = None
     try:
         from collateral.document import load_json
         from collateral.registry import import_document
@@ -263,16 +264,16 @@ def soak(
                 )
                 rc = procs["simulator"].poll()
                 if rc not in (None, 0):
-                    raise click.ClickException(
-                        f"the simulator failed (exit {rc}); see {work / 'simulator.log'}"
-                    )
+                    failure = f"the simulator failed (exit {rc}); see {work / 'simulator.log'}"
+                    click.echo(failure, err=True)
+                    break
                 if rc == 0:
                     idle_since = idle_since or time.monotonic()
                     if n == last and time.monotonic() - idle_since > 3 * sample_s:
                         break
                 last = n
         duration = time.monotonic() - t0
-        completed = procs["simulator"].poll() == 0
+        completed = failure is None and procs["simulator"].poll() == 0
     except KeyboardInterrupt:
         # Report what was measured so far, marked as not completed.
         duration = time.monotonic() - t0 if samples else 0.0
@@ -293,6 +294,7 @@ def soak(
         "speedup": speedup,
         "scenario": scenario,
         "completed": completed,
+        "failure": failure,
         "machine": machine() | {"postgresql": pg_version},
         **summarise(samples, duration),
     }
