@@ -73,7 +73,8 @@ def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         message = (exc.diag.message_primary or str(exc)).splitlines()[0]
     if status >= 500:
         log.warning("%s %s -> %d: %s", request.method, request.url.path, status, message)
-    return JSONResponse({"detail": message}, status_code=status)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
 
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:

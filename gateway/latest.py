@@ -32,20 +32,24 @@ class LatestCache:
     token: tuple[int, ...] | None = None
     since: int | None = None  # low 32 bits of the last read's snapshot xmin
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _whole: str | None = None  # the full document while nothing changed
     full_builds: int = 0
     incremental: int = 0
 
     def document(self, conn: Conn, asset_ids: list[str] | None = None) -> str:
         """The JSON array of latest states (of ``asset_ids``, or all), ordered by asset id."""
         with self.lock:
-            self._refresh(conn)
+            if self._refresh(conn) or self._whole is None:
+                self._whole = (
+                    "[" + ",".join(self.fragments[k] for k in sorted(self.fragments)) + "]"
+                )
             if asset_ids is None:
-                keys = sorted(self.fragments)
-            else:
-                keys = sorted({a for a in asset_ids if a in self.fragments})
+                return self._whole
+            keys = sorted({a for a in asset_ids if a in self.fragments})
             return "[" + ",".join(self.fragments[k] for k in keys) + "]"
 
-    def _refresh(self, conn: Conn) -> None:
+    def _refresh(self, conn: Conn) -> bool:
+        """Bring the fragments up to date; True when any changed."""
         row = conn.execute(query("gateway", "latest_token")).fetchone()
         assert row is not None
         snap_xmin = int(row[0])
@@ -69,3 +73,4 @@ class LatestCache:
         self.since = low
         # The token's snapshot is taken before the fragments' one, so a row
         # written in between is read now and read again next time: harmless.
+        return full or bool(rows)

@@ -280,13 +280,15 @@ ORDER BY created_at DESC, id LIMIT %(limit)s OFFSET %(offset)s;
 -- name: latest_token
 -- What the cached latest-state document depends on, read in one snapshot:
 -- the snapshot's oldest running transaction (rows written by older ones are
--- settled), and fingerprints of the active bindings and of the set of devices.
+-- settled), and fingerprints of the bindings and of the set of devices (one
+-- scan of each table).
 SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS snap_xmin,
-       (SELECT count(*) FROM bindings WHERE valid_to IS NULL) AS bindings,
-       (SELECT coalesce(sum(xmin::text::bigint), 0) FROM bindings) AS bindings_sum,
-       (SELECT count(*) FROM bindings) AS bindings_all,
-       (SELECT count(*) FROM latest_state) AS devices,
-       (SELECT coalesce(sum(hashtext(device_id)::bigint), 0) FROM latest_state) AS devices_sum;
+       b.active, b.all_rows, b.xmin_sum, d.devices, d.devices_sum
+FROM (SELECT count(*) FILTER (WHERE valid_to IS NULL) AS active, count(*) AS all_rows,
+             coalesce(sum(xmin::text::bigint), 0) AS xmin_sum
+      FROM bindings) b,
+     (SELECT count(*) AS devices, coalesce(sum(hashtext(device_id)::bigint), 0) AS devices_sum
+      FROM latest_state) d;
 
 -- name: latest_fragments
 -- One JSON object per asset with an active binding, with the statement's
