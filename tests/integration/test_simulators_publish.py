@@ -107,16 +107,14 @@ def test_unreachable_broker_is_a_clear_error() -> None:
 @pytest.mark.parametrize("qos", [0, 1])
 def test_firehose_packets_arrive_intact(mqtt_url: str, qos: int) -> None:
     prefix = f"simtest/{uuid.uuid4().hex}"
-    sim = Simulation(SimConfig(fleet="vehicle=3,farm=1", days=0.2, seed=3, scenario="quiet"))
+    sim = Simulation(SimConfig(fleet="vehicle=3,farm=1", days=0.5, seed=3, scenario="quiet"))
     pool = [(f"{prefix}/{m.topic}", m.payload) for m in sim.messages()][:300]
+    assert len(pool) > 100
     sink = Sink(mqtt_url, prefix)
     try:
         result = RawFirehose(parse_mqtt_url(mqtt_url), chunk=64).run(pool, qos=qos, total=900)
         assert result.messages == 900
         assert sink.wait_for(900) == 900
-        expected: Counter[tuple[str, bytes]] = Counter()
-        for item in pool:  # the pool holds the simulator's own duplicate deliveries too
-            expected[item] += 3
-        assert sink.got == expected
+        assert sink.got == Counter(pool[k % len(pool)] for k in range(900))
     finally:
         sink.close()
