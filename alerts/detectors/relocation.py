@@ -28,8 +28,15 @@ from datetime import timedelta
 
 import numpy as np
 
-from alerts.detectors.base import DeviceContext, Level, Signal, haversine_m, level_by_thresholds
-from alerts.detectors.daily import DailySeries
+from alerts.detectors.base import (
+    EARTH_RADIUS_M,
+    DeviceContext,
+    Level,
+    Signal,
+    haversine_m,
+    level_by_thresholds,
+)
+from alerts.detectors.daily import DailySeries, F
 
 KIND = "relocation"
 
@@ -46,6 +53,15 @@ class RelocationParams:
     spread_factor: float = 3.0
     long_days: int = 7
     levels_km: tuple[float, float, float, float] = (1.5, 20.0, 100.0, 500.0)
+
+
+def _km(home: tuple[float, float], lat: F, lon: F) -> F:
+    """Great-circle distances in km from ``home`` (vectorised haversine; NaN stays NaN)."""
+    p1, p2 = np.radians(home[0]), np.radians(lat)
+    dl = np.radians(lon - home[1])
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    out: F = 2 * EARTH_RADIUS_M / 1000 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return out
 
 
 class Relocation:
@@ -66,20 +82,15 @@ class Relocation:
         home = (float(np.median(lat_b[ok])), float(np.median(lon_b[ok])))
         # An asset with no single home (a cargo ship between ports) rests far
         # from its median anyway: the threshold grows with its own spread.
-        spread = float(
-            np.percentile(
-                [haversine_m(home[0], home[1], a, b) / 1000 for a, b in
-                 zip(lat_b[ok], lon_b[ok], strict=True)],
-                90,
-            )
-        )  # fmt: skip
+        dist_b = _km(home, lat_b, lon_b)
+        spread = float(np.percentile(dist_b[ok], 90))
         enter_km = max(p.enter_km, p.spread_factor * spread)
         leave_km = max(p.leave_km, p.spread_factor * spread / 2)
         # An asset that already rested away for days in its baseline (a ship on
         # multi-day voyages) needs a longer stay away than its longest one.
         longest = run = 0
-        for a, b in zip(lat_b, lon_b, strict=True):
-            far = not np.isnan(a) and haversine_m(home[0], home[1], a, b) / 1000 > enter_km
+        for km_b in dist_b:
+            far = bool(km_b > enter_km)  # NaN (no resting place) compares False
             run = run + 1 if far else 0
             longest = max(longest, run)
         need = max(p.enter_days, longest + 2) if longest else p.enter_days
