@@ -138,6 +138,7 @@ class MqttSource:
         self, client: paho.Client, userdata: Any, mid: int, rcs: Any, props: Any
     ) -> None:
         self.subscribed = True
+        log.info("subscribed to %d topic filters", len(rcs))
 
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any

@@ -83,11 +83,19 @@ class Ingest:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *, wait: bool = True) -> None:
+        """Start the subprocess; with ``wait``, until it has subscribed (slow on a busy box)."""
+        offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ingest"], env=self.env, stdout=out, stderr=out
             )
+        if wait:
+            ok = wait_until(
+                lambda: "subscribed to" in self.log.read_bytes()[offset:].decode(errors="replace"),
+                timeout=90,
+            )
+            assert ok, self.log.read_text()
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -143,7 +151,6 @@ def test_kill_9_mid_stream_then_restart(env: tuple[str, EmbeddedServer, Ingest, 
     ingest.start()
     pub = publisher(broker.url)
     try:
-        time.sleep(1.5)  # let the ingest create its persistent session
         publish_all(pub, telemetry_items(device, N))
         assert wait_until(lambda: _stored(db_url, device) > 0, timeout=30), ingest.log.read_text()
         ingest.kill()  # mid-stream: some committed, some in flight, some queued
@@ -163,7 +170,6 @@ def test_broker_restart_mid_stream(env: tuple[str, EmbeddedServer, Ingest, str, 
     port = int(broker.url.rsplit(":", 1)[1])
     pub = publisher(broker.url, persistent=True)
     try:
-        time.sleep(1.5)
         publish_all(pub, telemetry_items(device, N))
         broker.stop()  # mid-drain: the ingest holds unacknowledged messages
         time.sleep(1.0)
@@ -187,7 +193,6 @@ def test_postgres_restart_mid_stream(
     ingest.start()
     pub = publisher(broker.url)
     try:
-        time.sleep(1.5)
         publish_all(pub, telemetry_items(device, N))
         assert wait_until(lambda: _stored(db_url, device) > 0, timeout=30), ingest.log.read_text()
         _pg_ctl(own_pg[1], "stop")
