@@ -6,14 +6,14 @@ feed event and the audit entry; the gateway only reads the tables.
 
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from alerts import lifecycle
 from gateway.deps import ConnDep, PostLoan
-from gateway.errors import Conflict, NotFound, Unavailable
+from gateway.errors import NotFound
 from gateway.pagination import Page, PageDep, make_page
 from gateway.rows import fetch_all, fetch_one
 from gateway.schemas import AcknowledgeIn, AssignIn, ResolveIn, RowId
@@ -82,17 +82,6 @@ def get_alert(conn: ConnDep, user: PostLoan, alert_id: RowId) -> dict[str, Any]:
     return row
 
 
-def _lifecycle(name: str) -> Any:
-    try:
-        return getattr(importlib.import_module("alerts.lifecycle"), name)
-    except (ImportError, AttributeError) as exc:
-        raise Unavailable(f"alert triage is not available yet (alerts.lifecycle.{name})") from exc
-
-
-def _optional(name: str) -> Any:
-    return getattr(importlib.import_module("alerts.lifecycle"), name, None)
-
-
 def _after(conn: ConnDep, alert_id: int) -> dict[str, Any]:
     row = fetch_one(conn, "alert_get", {"id": alert_id})
     if row is None:
@@ -107,31 +96,24 @@ def acknowledge(
     """Mark an open alert as seen by a person (409 if it is not open)."""
     note = body.note if body else None
     assignee = body.assignee if body else None
-    _lifecycle("acknowledge")(conn, alert_id, actor=user.name, note=note, assignee=assignee)
+    lifecycle.acknowledge(conn, alert_id, actor=user.name, note=note, assignee=assignee)
     return _after(conn, alert_id)
 
 
 @router.post("/{alert_id}/assign")
 def assign(conn: ConnDep, user: PostLoan, alert_id: RowId, body: AssignIn) -> dict[str, Any]:
     """Give an alert to someone to investigate; assigning an open alert acknowledges it."""
-    status = _after(conn, alert_id)["status"]
-    if status == "open":
-        _lifecycle("acknowledge")(conn, alert_id, actor=user.name, assignee=body.assignee)
+    if _after(conn, alert_id)["status"] == "open":
+        lifecycle.acknowledge(conn, alert_id, actor=user.name, assignee=body.assignee)
     else:
-        # alerts.lifecycle has no separate reassignment yet; say so instead of guessing.
-        assign_fn = _optional("assign")
-        if assign_fn is None:
-            raise Conflict(
-                f"alert {alert_id} is {status}; it can be assigned when acknowledged or resolved"
-            )
-        assign_fn(conn, alert_id, actor=user.name, assignee=body.assignee)
+        lifecycle.assign(conn, alert_id, actor=user.name, assignee=body.assignee)
     return _after(conn, alert_id)
 
 
 @router.post("/{alert_id}/resolve")
 def resolve(conn: ConnDep, user: PostLoan, alert_id: RowId, body: ResolveIn) -> dict[str, Any]:
     """Close an alert with an outcome (confirmed, false_alarm, explained) and a note."""
-    _lifecycle("resolve")(
+    lifecycle.resolve(
         conn,
         alert_id,
         actor=user.name,

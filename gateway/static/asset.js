@@ -41,9 +41,15 @@
     const w = 560 / Math.max(1, days.length);
     days.forEach((d, i) => {
       const h = (hours[i] / max) * 200;
-      const bar = AWMap.node("rect", { x: 30 + i * w, y: 220 - h, width: Math.max(1, w - 2), height: h, fill: "#1f77b4" });
+      const bw = Math.max(1, Math.min(w - 2, 40));
+      const bar = AWMap.node("rect", { x: 30 + i * w + (w - bw) / 2, y: 220 - h, width: bw, height: h, fill: "#1f77b4" });
       bar.appendChild(AWMap.node("title", {})).textContent = String(d.day || d.date || "").slice(0, 10) + ": " + hours[i].toFixed(1) + " h";
       svg.appendChild(bar);
+      if (days.length <= 31 && (days.length <= 10 || i % 5 === 0)) {
+        const label = AWMap.node("text", { x: 30 + i * w + w / 2, y: 236, "font-size": 10, "text-anchor": "middle" });
+        label.textContent = String(d.day || "").slice(5, 10);
+        svg.appendChild(label);
+      }
     });
     svg.appendChild(AWMap.node("text", { x: 2, y: 20, "font-size": 11 })).textContent = max.toFixed(1) + " h";
     svg.appendChild(AWMap.node("line", { x1: 30, y1: 220, x2: 590, y2: 220, stroke: "#888" }));

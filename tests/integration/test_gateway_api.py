@@ -287,3 +287,22 @@ def test_telemetry_latest_track_hourly_daily(env: tuple[TestClient, dict[str, st
         headers=h,
     )
     assert naive.status_code == 400
+
+
+def test_assign_acknowledges_an_open_alert_and_reassigns_later(
+    env: tuple[TestClient, dict[str, str], str],
+) -> None:
+    client, keys, url = env
+    with db(url) as conn:
+        alert_id = insert_alert(conn)
+    pl = auth(keys["post_loan"])
+    r = client.post(f"/api/alerts/{alert_id}/assign", json={"assignee": "li.wei"}, headers=pl)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["assignee"]) == ("acknowledged", "li.wei")
+    r = client.post(f"/api/alerts/{alert_id}/assign", json={"assignee": "wang.fang"}, headers=pl)
+    assert r.status_code == 200, r.text
+    assert r.json()["assignee"] == "wang.fang"
+    mine = client.get("/api/alerts?assignee=wang.fang", headers=pl).json()["items"]
+    assert [a["id"] for a in mine] == [alert_id]
+    empty = client.post(f"/api/alerts/{alert_id}/assign", json={"assignee": ""}, headers=pl)
+    assert empty.status_code == 422
