@@ -7,18 +7,20 @@ ended" (``active=False``). :mod:`alerts.engine` turns signals into alerts.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from telemetry.model import Reading
 
 EARTH_RADIUS_M: Final = 6_371_008.8
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+S = TypeVar("S")
 
 
 class Level(IntEnum):
@@ -145,3 +147,25 @@ def level_by_thresholds(
         if value >= bound:
             level = lvl
     return level
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def evolve(obj: S, **changes: Any) -> S:
+    """``dataclasses.replace`` for the detectors' frozen state, several times faster.
+
+    Detectors derive a new state several times per reading; the standard
+    ``replace`` re-validates the class on every call and dominated the hook's
+    cost. Unknown field names are still an error.
+    """
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(obj))  # type: ignore[arg-type]
+    if not changes.keys() <= set(names):
+        raise TypeError(f"{cls.__name__} has no field(s) {sorted(changes.keys() - set(names))}")
+    new = object.__new__(cls)
+    for n in names:
+        object.__setattr__(new, n, changes[n] if n in changes else getattr(obj, n))
+    return new

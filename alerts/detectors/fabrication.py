@@ -29,9 +29,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from alerts.detectors.base import DeviceContext, Level, Signal, epoch, from_epoch, reading_evidence
+from alerts.detectors.base import (
+    DeviceContext,
+    Level,
+    Signal,
+    epoch,
+    evolve,
+    from_epoch,
+    reading_evidence,
+)
 from telemetry.model import Reading
 
 KIND = "fabrication"
@@ -141,16 +149,16 @@ class Fabrication:
             return state, []  # a late backfill is not a replay; ignore it entirely
         fp = fingerprint(r)
         if fp is None:
-            return replace(state, last_ts=t), []
-        s = replace(state, last_ts=t)
+            return evolve(state, last_ts=t), []
+        s = evolve(state, last_ts=t)
         what = ""
         # flat-line
         if fp == s.last_fp and _operating(r):
-            s = replace(s, flat_n=s.flat_n + 1)
+            s = evolve(s, flat_n=s.flat_n + 1)
             if s.flat_n >= p.flat_n and t - s.flat_since >= p.flat_s:
                 what = "flat_line"
         else:
-            s = replace(s, flat_n=1, flat_since=t)
+            s = evolve(s, flat_n=1, flat_since=t)
         # replay: only a hash-chosen 1/sample_mod of readings is remembered, so
         # the filters reach back days; a replayed stream hits the same sample.
         a, b = _dec(s.bloom_a), _dec(s.bloom_b)
@@ -158,36 +166,36 @@ class Fabrication:
         if sampled and fp != s.last_fp:
             if _has(a, fp) or _has(b, fp):
                 fps = (*s.replay_fps, fp % 65536)[-p.replay_n :]
-                s = replace(s, replay_run=s.replay_run + 1, replay_fps=fps)
+                s = evolve(s, replay_run=s.replay_run + 1, replay_fps=fps)
             else:
-                s = replace(s, replay_run=0, replay_fps=())
+                s = evolve(s, replay_run=0, replay_fps=())
             count = s.bloom_count + 1
             a = _add(a, fp, p.bloom_bytes)
             if count >= p.bloom_rotate:
                 a, b, count = b"", a, 0
-            s = replace(s, bloom_a=_enc(a), bloom_b=_enc(b), bloom_count=count)
+            s = evolve(s, bloom_a=_enc(a), bloom_b=_enc(b), bloom_count=count)
         if s.replay_run >= p.replay_n and len(set(s.replay_fps)) >= p.replay_distinct:
             what = what or "replay"
-        s = replace(s, last_fp=fp)
+        s = evolve(s, last_fp=fp)
         if what:
             since = s.since if s.since is not None else t
             base = Level.ORANGE if what == "replay" or s.what == "replay" else Level.YELLOW
             level = base.up() if t - since >= p.up_after_s else base
             level = max(level, Level(max(s.level, 1)))
             kept = "replay" if "replay" in (what, s.what) else what
-            s = replace(s, clean_n=0, since=since, what=kept)
+            s = evolve(s, clean_n=0, since=since, what=kept)
             if not s.active or level > s.level or t - s.last_emit >= p.refresh_s:
-                s = replace(s, active=True, level=int(level), last_emit=t)
+                s = evolve(s, active=True, level=int(level), last_emit=t)
                 return s, [self._signal(r, ctx, True, level, since, kept)]
             return s, []
         if not s.active:
             return s, []
-        s = replace(s, clean_n=s.clean_n + 1)
+        s = evolve(s, clean_n=s.clean_n + 1)
         if s.clean_n < p.clear:
             return s, []
         assert s.since is not None
         sig = self._signal(r, ctx, False, Level(s.level), s.since, s.what)
-        return replace(s, active=False, since=None, level=0, clean_n=0, what=""), [sig]
+        return evolve(s, active=False, since=None, level=0, clean_n=0, what=""), [sig]
 
     def _signal(
         self, r: Reading, ctx: DeviceContext, active: bool, level: Level, since: float, what: str

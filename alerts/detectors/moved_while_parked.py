@@ -20,13 +20,14 @@ Example::
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from alerts.detectors.base import (
     DeviceContext,
     Level,
     Signal,
     epoch,
+    evolve,
     from_epoch,
     good_fix,
     haversine_m,
@@ -102,11 +103,11 @@ class MovedWhileParked:
         if state.anchor is None:
             warm = (*state.warm, fix)
             if len(warm) < p.warmup_fixes:
-                return replace(state, last_ts=t, warm=warm), []
-            return replace(state, last_ts=t, warm=(), anchor=_median_point(warm)), []
+                return evolve(state, last_ts=t, warm=warm), []
+            return evolve(state, last_ts=t, warm=(), anchor=_median_point(warm)), []
         size = p.window_slow if ctx.expected_interval_s >= p.slow_interval_s else p.window
         recent = (*state.recent, fix)[-size:]
-        state = replace(state, last_ts=t, recent=recent)
+        state = evolve(state, last_ts=t, recent=recent)
         if len(recent) < size:
             return state, []
         anchor = state.anchor
@@ -118,15 +119,13 @@ class MovedWhileParked:
         leave_m = p.ship_leave_m if ship else p.leave_m
         if not state.active:
             if disp < enter_m:
-                return replace(state, over_n=0, since=None), []
+                return evolve(state, over_n=0, since=None), []
             start = state.since if state.since is not None else t
             n = state.over_n + 1
             if n < p.confirm:
-                return replace(state, over_n=n, since=start), []
+                return evolve(state, over_n=n, since=start), []
             level = level_by_thresholds(disp, p.levels_m) or Level.WATCH
-            state = replace(
-                state, over_n=n, since=start, active=True, level=int(level), last_emit=t
-            )
+            state = evolve(state, over_n=n, since=start, active=True, level=int(level), last_emit=t)
             return state, [self._signal(r, ctx, True, level, disp, start, anchor)]
         since = state.since
         assert since is not None
@@ -134,12 +133,12 @@ class MovedWhileParked:
             n = state.under_n + 1
             if n >= p.confirm:
                 sig = self._signal(r, ctx, False, Level(state.level), disp, since, anchor)
-                return replace(state, under_n=0, over_n=0, since=None, active=False, level=0), [sig]
-            return replace(state, under_n=n), []
+                return evolve(state, under_n=0, over_n=0, since=None, active=False, level=0), [sig]
+            return evolve(state, under_n=n), []
         level = max(Level(state.level), level_by_thresholds(disp, p.levels_m) or Level.WATCH)
-        state = replace(state, under_n=0)
+        state = evolve(state, under_n=0)
         if level > state.level or t - state.last_emit >= p.refresh_s:
-            state = replace(state, level=int(level), last_emit=t)
+            state = evolve(state, level=int(level), last_emit=t)
             return state, [self._signal(r, ctx, True, level, disp, since, anchor)]
         return state, []
 

@@ -23,7 +23,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 from alerts.detectors.base import (
@@ -32,6 +32,7 @@ from alerts.detectors.base import (
     Level,
     Signal,
     epoch,
+    evolve,
     from_epoch,
     good_fix,
     haversine_m,
@@ -105,19 +106,19 @@ class Spoofing:
         if r.engine_hours is not None:
             if s.eh is not None and r.engine_hours < s.eh - p.engine_back_h:
                 found.append("counter_backwards")
-            s = replace(s, eh=r.engine_hours)
+            s = evolve(s, eh=r.engine_hours)
         if r.odometer_km is not None:
             backwards = s.odo is not None and r.odometer_km < s.odo - p.odo_back_km
             if backwards and "counter_backwards" not in found:
                 found.append("counter_backwards")
-            s = replace(s, odo=r.odometer_km)
+            s = evolve(s, odo=r.odometer_km)
         if not good_fix(r, max_hdop=p.max_hdop, min_sats=p.min_sats):
             return s, found
         assert r.lat is not None
         assert r.lon is not None
         here = (r.lat, r.lon)
         if s.fix is None:
-            return replace(s, fix=here, fix_ts=t, frozen_odo=r.odometer_km,
+            return evolve(s, fix=here, fix_ts=t, frozen_odo=r.odometer_km,
                            frozen_eh=r.engine_hours), found  # fmt: skip
         vmax = MAX_SPEED_KMH.get(ctx.asset_class, 200.0)
         if s.jump is not None:
@@ -126,16 +127,16 @@ class Spoofing:
             to_origin = haversine_m(origin[0], origin[1], r.lat, r.lon)
             if to_jump < to_origin:
                 found.append("teleport")
-                s = replace(s, fix=(s.jump[0], s.jump[1]), fix_ts=s.jump[2])
-            s = replace(s, jump=None)
+                s = evolve(s, fix=(s.jump[0], s.jump[1]), fix_ts=s.jump[2])
+            s = evolve(s, jump=None)
         last = s.fix
         assert last is not None
         d = haversine_m(last[0], last[1], r.lat, r.lon)
         dt = t - s.fix_ts
         if d > p.min_jump_m and (dt <= 0 or d / dt * 3.6 > vmax):
-            return replace(s, jump=(r.lat, r.lon, t)), found
+            return evolve(s, jump=(r.lat, r.lon, t)), found
         if here == s.fix:
-            s = replace(s, frozen_n=s.frozen_n + 1, fix_ts=t)
+            s = evolve(s, frozen_n=s.frozen_n + 1, fix_ts=t)
             odo_moved = (
                 r.odometer_km is not None and s.frozen_odo is not None
                 and r.odometer_km - s.frozen_odo >= p.frozen_odo_km
@@ -147,7 +148,7 @@ class Spoofing:
             if s.frozen_n >= p.frozen_n and (odo_moved or eh_moved):
                 found.append("frozen_position")
             return s, found
-        return replace(s, fix=here, fix_ts=t, frozen_n=0, frozen_odo=r.odometer_km,
+        return evolve(s, fix=here, fix_ts=t, frozen_n=0, frozen_odo=r.odometer_km,
                        frozen_eh=r.engine_hours), found  # fmt: skip
 
     def step(
@@ -166,7 +167,7 @@ class Spoofing:
             found = ["future_ts"]
             s = state
         else:
-            s, found = self._anomalies(replace(state, last_ts=t), r, ctx, t)
+            s, found = self._anomalies(evolve(state, last_ts=t), r, ctx, t)
         if found:
             seen = tuple(sorted(set(s.seen) | set(found)))
             since = s.since if s.since is not None else t
@@ -174,17 +175,17 @@ class Spoofing:
             if len(seen) >= 2:
                 level = Level.RED
             level = max(level, Level(max(s.level, 1)))
-            s = replace(s, since=since, last_anomaly=max(t, s.last_anomaly), seen=seen)
+            s = evolve(s, since=since, last_anomaly=max(t, s.last_anomaly), seen=seen)
             if not s.active or level > s.level or t - s.last_emit >= p.refresh_s:
-                s = replace(s, active=True, level=int(level), last_emit=t)
+                s = evolve(s, active=True, level=int(level), last_emit=t)
                 return s, [self._signal(r, ctx, True, level, since, seen)]
             return s, []
         if s.active and t - s.last_anomaly >= p.clear_s:
             assert s.since is not None
             sig = self._signal(r, ctx, False, Level(s.level), s.since, s.seen)
-            return replace(s, active=False, since=None, level=0, seen=()), [sig]
+            return evolve(s, active=False, since=None, level=0, seen=()), [sig]
         if not s.active and s.since is not None and t - s.last_anomaly >= p.clear_s:
-            s = replace(s, since=None, seen=())
+            s = evolve(s, since=None, seen=())
         return s, []
 
     def _signal(

@@ -19,7 +19,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 from alerts.detectors.base import (
@@ -27,6 +27,7 @@ from alerts.detectors.base import (
     Level,
     Signal,
     epoch,
+    evolve,
     from_epoch,
     reading_evidence,
 )
@@ -110,7 +111,7 @@ class Tamper:
         if flags:
             since = state.since if state.since is not None else t
             seen = tuple(sorted(set(state.flags) | set(flags)))
-            state = replace(
+            state = evolve(
                 state, last_ts=t, bad_n=state.bad_n + 1, clean_n=0, since=since, flags=seen
             )
             hard = any(f in p.immediate for f in flags)
@@ -118,12 +119,12 @@ class Tamper:
                 return state, []
             level = max(Level(max(state.level, 1)), self._level(seen, t - since))
             if not state.active or level > state.level or t - state.last_emit >= p.refresh_s:
-                state = replace(state, active=True, level=int(level), last_emit=t)
+                state = evolve(state, active=True, level=int(level), last_emit=t)
                 return state, [self._signal(r, ctx, True, level, since, seen)]
             return state, []
         if not state.active:
-            return replace(state, last_ts=t, bad_n=0, since=None, flags=()), []
-        state = replace(state, last_ts=t, clean_n=state.clean_n + 1, bad_n=0)
+            return evolve(state, last_ts=t, bad_n=0, since=None, flags=()), []
+        state = evolve(state, last_ts=t, clean_n=state.clean_n + 1, bad_n=0)
         if state.clean_n < p.clear:
             return state, []
         assert state.since is not None

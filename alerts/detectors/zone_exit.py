@@ -27,7 +27,7 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from alerts.detectors.base import (
     MAX_SPEED_KMH,
@@ -35,6 +35,7 @@ from alerts.detectors.base import (
     Level,
     Signal,
     epoch,
+    evolve,
     from_epoch,
     good_fix,
     haversine_m,
@@ -121,7 +122,7 @@ class ZoneExit:
                 and t >= state.outside_since
                 and dist <= buffer
             ):
-                return replace(state, outside_since=state.last_ts, outside_n=1), []
+                return evolve(state, outside_since=state.last_ts, outside_n=1), []
             return state, []
         if state.n_good > 0:
             dt = t - state.good_ts
@@ -129,8 +130,8 @@ class ZoneExit:
             vmax = MAX_SPEED_KMH.get(ctx.asset_class, 200.0)
             impossible = jump > 250.0 and (dt <= 0 or jump / dt * 3.6 > vmax)
             if impossible and state.rejects + 1 < p.max_rejects:
-                return replace(state, last_ts=t, rejects=state.rejects + 1), []
-        state = replace(
+                return evolve(state, last_ts=t, rejects=state.rejects + 1), []
+        state = evolve(
             state, last_ts=t, good_ts=t, good_lat=r.lat, good_lon=r.lon,
             n_good=state.n_good + 1, rejects=0,
         )  # fmt: skip
@@ -138,14 +139,14 @@ class ZoneExit:
             return state, []
         if not state.active:
             if dist <= buffer:
-                return replace(state, outside_since=None, outside_n=0), []
+                return evolve(state, outside_since=None, outside_n=0), []
             start = state.outside_since if state.outside_since is not None else t
             n = state.outside_n + 1
-            state = replace(state, outside_since=start, outside_n=n)
+            state = evolve(state, outside_since=start, outside_n=n)
             if t - start < p.dwell_s or n < p.min_fixes:
                 return state, []
             level = self._level(dist, t - start)
-            state = replace(
+            state = evolve(
                 state, active=True, level=int(level), max_dist=dist, last_emit=t,
                 inside_since=None,
             )  # fmt: skip
@@ -160,12 +161,12 @@ class ZoneExit:
                 return ZoneExitState(
                     last_ts=t, good_ts=t, good_lat=r.lat, good_lon=r.lon, n_good=state.n_good
                 ), [sig]
-            return replace(state, inside_since=inside), []
+            return evolve(state, inside_since=inside), []
         max_dist = max(state.max_dist, dist)
         level = max(Level(state.level), self._level(max_dist, t - since))
-        state = replace(state, inside_since=None, max_dist=max_dist)
+        state = evolve(state, inside_since=None, max_dist=max_dist)
         if level > state.level or t - state.last_emit >= p.refresh_s:
-            state = replace(state, level=int(level), last_emit=t)
+            state = evolve(state, level=int(level), last_emit=t)
             return state, [self._signal(r, ctx, True, level, dist, since, buffer)]
         return state, []
 
