@@ -68,7 +68,7 @@ def registry_document(fleet: Fleet, plan: IncidentPlan, *, start: float) -> dict
     ]
     by_id = {ln.loan_id: ln for ln in fleet.loans}
     for loan_id, borrower_id in extras.loans:
-        like = by_id.get(loan_id.removesuffix("-DP"))
+        like = by_id.get(loan_id.split("-DP")[0])  # the original loan it copies
         loans.append(
             {
                 "id": loan_id,
