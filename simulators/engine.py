@@ -35,6 +35,7 @@ from simulators.timebase import DAY, HOUR, to_datetime
 
 _TICK: Final = 0
 _DELIVER: Final = 1
+_JT808_BATCH: Final = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,18 +209,23 @@ class EventLoop:
                 order += 1
             if backlog:
                 at = t + rng.uniform(2.0, 20.0)
-                for p in ch.encode(backlog, batch=True):
-                    m = SimMessage(
-                        ch.topic,
-                        p,
-                        to_datetime(backlog[-1].t),
-                        at,
-                        term.device_id,
-                        "batch",
-                        tuple(backlog),
-                    )
-                    push(heap, (at, order, _DELIVER, idx, m))
-                    order += 1
+                # JT/T 808 bodies are limited to 1023 bytes: 20 items per 0x0704 frame always fit,
+                # and each message then knows exactly which fixes it carries.
+                size = _JT808_BATCH if term.protocol == "jt808" else len(backlog)
+                for k in range(0, len(backlog), size):
+                    part = backlog[k : k + size]
+                    for p in ch.encode(part, batch=True):
+                        m = SimMessage(
+                            ch.topic,
+                            p,
+                            to_datetime(part[-1].t),
+                            at,
+                            term.device_id,
+                            "batch",
+                            tuple(part),
+                        )
+                        push(heap, (at, order, _DELIVER, idx, m))
+                        order += 1
             if term.protocol == "jt808" and not fix.ignition and nxt - t > 120:
                 hb = SimMessage(
                     ch.topic,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from pyais.messages import NMEASentenceFactory
 
-from simulators import Fix, SimConfig, Simulation
+from simulators import Fix, Noise, SimConfig, Simulation
 from simulators.codecs import FrameOptions, aemp_json, aemp_xml, encode_batch, encode_location
 from simulators.codecs.ais import ais_lines
 from simulators.codecs.chirpstack import PROFILES, chirpstack_uplink
@@ -214,3 +215,17 @@ def test_aemp_snapshots(xml: bool) -> None:
     assert r.lat == 30.1
     assert r.metrics["idle_hours"] == 800.5
     assert r.metrics["fuel_used_l"] == 91234.5
+
+
+def test_jt808_backfill_batches_carry_their_fixes() -> None:
+    jt = _ingest("jt808")
+    sim = Simulation(SimConfig(fleet="vehicle=6", days=3, seed=2, native=True, scenario="quiet",
+                               noise=replace(Noise(), blind_area_per_day=4.0)))  # fmt: skip
+    batches = [m for m in sim.messages() if m.kind == "batch"]
+    assert batches
+    for msg in batches:
+        (group,) = jt.decode(msg.payload, _ctx(msg.topic, msg.device_id)).groups
+        assert len(group.readings) == len(msg.fixes) <= 20
+        assert [r.ts for r in group.readings] == [
+            datetime.fromtimestamp(int(f.t), UTC) for f in msg.fixes
+        ]
