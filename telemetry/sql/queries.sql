@@ -213,3 +213,15 @@ SELECT device_id, bucket, readings, moving_minutes, operating_minutes, distance_
 FROM readings_hourly
 WHERE device_id = ANY(%(devices)s::text[]) AND bucket >= %(since)s AND bucket < %(end)s
 ORDER BY device_id, bucket;
+
+-- name: server_version
+SELECT version();
+
+-- name: bench_insert_one
+-- Baseline of `assetwatch bench store`: one row per statement.
+INSERT INTO readings (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg,
+                      hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct,
+                      battery_v, ext_power, tamper, source, topic, late, dedup_key)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+        %s, %s)
+ON CONFLICT (device_id, ts, dedup_key) DO NOTHING;

@@ -1,0 +1,213 @@
+"""``assetwatch bench store``: rows/s through the bulk writer, against ``executemany``.
+
+Runs in a scratch database it creates (and drops) on the configured server, so
+it never touches real data. Same rows, same unique index, same commit per
+batch for both; the baseline (one ``INSERT ... ON CONFLICT DO NOTHING`` per
+row through psycopg's ``executemany``) does less work than the writer, which
+also keeps ``latest_state`` and the rollup bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from assetwatch.cli import settings_of
+from assetwatch.settings import Settings
+from telemetry.model import Reading
+from telemetry.schema import migrate
+from telemetry.sqlfiles import query
+from telemetry.store import ReadingWriter, dedup_key, materialize_rollups
+
+_LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def make_readings(n: int, devices: int, *, step_s: int = 30) -> list[Reading]:
+    """``n`` readings of ``devices`` trucks reporting every ``step_s`` seconds, in order."""
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        d, k = i % devices, i // devices
+        ts = t0 + timedelta(seconds=step_s * k)
+        dev = f"T{d:06d}"
+        out.append(
+            Reading(
+                device_id=dev,
+                ts=ts,
+                seq=k,
+                lat=31.0 + d * 1e-3 + k * 1e-5,
+                lon=121.0 + k * 1e-5,
+                speed_kmh=float(k % 60),
+                heading_deg=90.0,
+                hdop=0.9,
+                sats=11,
+                ignition=True,
+                engine_on=True,
+                engine_hours=1000.0 + k * step_s / 3600,
+                odometer_km=50_000.0 + k * 0.3,
+                fuel_pct=60.0,
+                battery_v=12.6,
+                ext_power=True,
+                received_at=ts + timedelta(seconds=2),
+                topic=f"assetwatch/{dev}/telemetry",
+            )
+        )
+    return out
+
+
+@contextmanager
+def scratch_database(admin_url: str, *, timescale: bool) -> Iterator[str]:
+    """A migrated database of the benchmark's own, dropped afterwards."""
+    name = f"aw_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_conninfo(admin_url, dbname=name)
+    try:
+        with psycopg.connect(url) as conn:
+            migrate(conn, use_timescaledb=timescale)
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def _batches(rows: list[Reading], size: int) -> Iterator[list[Reading]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
+
+
+def run_writer(url: str, settings: Settings, rows: list[Reading], batch: int) -> float:
+    """Seconds to store ``rows`` with :class:`ReadingWriter`, one commit per batch."""
+    writer = ReadingWriter(settings)
+    with psycopg.connect(url) as conn:
+        start = time.perf_counter()
+        for b in _batches(rows, batch):
+            writer.write(conn, b)
+            conn.commit()
+        return time.perf_counter() - start
+
+
+def run_executemany(url: str, rows: list[Reading], batch: int) -> float:
+    """Seconds to store ``rows`` with one INSERT per row (psycopg ``executemany``)."""
+    stmt = query("telemetry", "bench_insert_one")
+    with psycopg.connect(url) as conn:
+        start = time.perf_counter()
+        for b in _batches(rows, batch):
+            with conn.cursor() as cur:
+                cur.executemany(stmt, [_params(r) for r in b])
+            conn.commit()
+        return time.perf_counter() - start
+
+
+def _params(r: Reading) -> tuple[Any, ...]:
+    return (
+        r.device_id, r.ts, r.received_at, r.seq, r.lat, r.lon, r.alt_m, r.speed_kmh,
+        r.heading_deg, r.hdop, r.sats, r.ignition, r.engine_on, r.engine_hours,
+        r.odometer_km, r.fuel_pct, r.battery_v, r.ext_power, r.tamper, r.source, r.topic,
+        r.late, dedup_key(r),
+    )  # fmt: skip
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        # Other work on the machine during the run skews every figure: say how much.
+        "load_average_1m": os.getloadavg()[0],
+    }
+
+
+@click.command("store")
+@click.option("--rows", default=200_000, show_default=True, help="Readings to write.")
+@click.option("--devices", default=1000, show_default=True, help="Distinct terminals.")
+@click.option("--baseline-rows", default=20_000, show_default=True, help="Rows for executemany.")
+@click.option("--batch", default=None, type=int, help="Batch size (default: ingest_batch_size).")
+@click.option("--admin-url", default=None, help="Server to create the scratch database on.")
+@click.option("--timescaledb/--no-timescaledb", default=False, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.pass_context
+def store(
+    ctx: click.Context,
+    rows: int,
+    devices: int,
+    baseline_rows: int,
+    batch: int | None,
+    admin_url: str | None,
+    timescaledb: bool,
+    as_json: bool,
+) -> None:
+    """Bulk writer rows/s (dedup on) vs executemany, in one run on one server."""
+    settings = settings_of(ctx)
+    admin = admin_url or settings.database_url or _LOCAL
+    size = batch or settings.ingest_batch_size
+    data = make_readings(rows, devices)
+    base = make_readings(min(baseline_rows, rows), devices)
+    with scratch_database(admin, timescale=timescaledb) as url:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(query("telemetry", "server_version")).fetchone()
+            server = str(row[0]) if row else "?"
+        t_writer = run_writer(url, settings, data, size)
+        # Redelivery: the last 10% again, plus as many new rows (mixed batches).
+        tail = data[-rows // 10 :]
+        more = make_readings(rows + rows // 10, devices)[rows:]
+        mixed = [r for pair in zip(tail, more, strict=False) for r in pair]
+        t_mixed = run_writer(url, settings, mixed, size)
+        with psycopg.connect(url, autocommit=not timescaledb) as conn:
+            start = time.perf_counter()
+            materialize_rollups(conn, now=datetime(2026, 4, 1, tzinfo=UTC))
+            if not conn.autocommit:
+                conn.commit()
+            t_refresh = time.perf_counter() - start
+    with scratch_database(admin, timescale=timescaledb) as url:
+        t_many = run_executemany(url, base, size)
+    figures: dict[str, Any] = {
+        "machine": {**machine(), "postgresql": server},
+        "layout": "timescaledb" if timescaledb else "plain",
+        "rows": rows,
+        "devices": devices,
+        "batch": size,
+        "writer_rows_per_s": rows / t_writer,
+        "writer_with_50pct_duplicates_rows_per_s": len(mixed) / t_mixed,
+        "executemany_rows": len(base),
+        "executemany_rows_per_s": len(base) / t_many,
+        "ratio": (rows / t_writer) / (len(base) / t_many),
+        "rollup_refresh_rows_per_s": (rows + len(more)) / t_refresh,
+    }
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    m = figures["machine"]
+    click.echo(
+        f"machine: {m['cpus']} CPUs, Python {m['python']}, {m['platform']},"
+        f" load average {m['load_average_1m']:.1f} at the end"
+    )
+    click.echo(f"server: {m['postgresql']} ({figures['layout']} layout)")
+    click.echo(f"{rows} readings, {devices} devices, batches of {size}")
+    click.echo(f"bulk writer (COPY, dedup on):   {figures['writer_rows_per_s']:>10,.0f} rows/s")
+    click.echo(
+        "  batches with 50% redeliveries: "
+        f"{figures['writer_with_50pct_duplicates_rows_per_s']:>10,.0f} rows/s"
+    )
+    click.echo(
+        f"executemany ({len(base)} rows):     {figures['executemany_rows_per_s']:>10,.0f} rows/s"
+    )
+    click.echo(f"ratio writer / executemany:     {figures['ratio']:>10.1f}x")
+    click.echo(
+        f"rollup refresh (all hours):     {figures['rollup_refresh_rows_per_s']:>10,.0f} rows/s"
+    )
