@@ -13,6 +13,10 @@ import click
 
 BENCHMARKS: Final[dict[str, tuple[str, str]]] = {
     # name: (module:attribute of a click command, one-line help)
+    "store": (
+        "telemetry.bench:store",
+        "Telemetry bulk writer (COPY, dedup on) vs executemany, plus rollup refresh rate.",
+    ),
     "ingest": (
         "ingest.bench:bench_ingest",
         "MQTT to database: ingest vs raw paho, naive INSERT and Node-RED 4.1.8.",
