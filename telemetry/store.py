@@ -133,7 +133,9 @@ class ReadingWriter:
         self._plain: weakref.WeakKeyDictionary[Conn, bool] = weakref.WeakKeyDictionary()
         self.refresh_s = settings.rollup_refresh_s
         self._refreshed: weakref.WeakKeyDictionary[Conn, datetime] = weakref.WeakKeyDictionary()
-        self._careful: weakref.WeakKeyDictionary[Conn, int] = weakref.WeakKeyDictionary()
+        self._careful: weakref.WeakKeyDictionary[Conn, tuple[int, int]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # --- validation ---------------------------------------------------------------
     def check(self, reading: Reading, *, now: datetime | None = None) -> None:
@@ -186,16 +188,22 @@ class ReadingWriter:
         if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
             raise TelemetryError("ReadingWriter.write needs a transaction (the caller commits)")
         inserted: tuple[Reading, ...] | None = None
-        if self._careful.get(conn, 0) == 0:
+        remaining, window = self._careful.get(conn, (0, _CAREFUL_BATCHES))
+        optimistic = remaining == 0
+        if optimistic:
             inserted = self._copy_direct(conn, batch)
         if inserted is None:
             inserted = self._insert_staged(conn, batch)
             if len(inserted) < len(batch.readings):
                 # Redeliveries come in runs (a reconnect replays a window): stay
-                # on the duplicate-tolerant path for a while.
-                self._careful[conn] = _CAREFUL_BATCHES
-            else:
-                self._careful[conn] = max(0, self._careful.get(conn, 0) - 1)
+                # on the duplicate-tolerant path for a while, twice as long each
+                # time the optimistic COPY hits a duplicate again right after.
+                window = min(window * 2, _CAREFUL_MAX) if optimistic else window
+                self._careful[conn] = (window, window)
+            elif remaining:
+                self._careful[conn] = (remaining - 1, window)
+        elif window > _CAREFUL_BATCHES:
+            self._careful[conn] = (0, max(_CAREFUL_BATCHES, window // 2))
         with conn.cursor() as cur:
             cur.execute(query("telemetry", "latest_prepare"))
             with cur.copy(query("telemetry", "latest_copy")) as copy:
@@ -268,8 +276,10 @@ class ReadingWriter:
         return plain
 
 
-#: After a batch with duplicates, this many batches skip the optimistic COPY.
+#: After a batch with duplicates, at least this many batches skip the optimistic
+#: COPY (a failed COPY costs a whole batch's work), at most _CAREFUL_MAX.
 _CAREFUL_BATCHES: Final = 8
+_CAREFUL_MAX: Final = 512
 
 
 @dataclass(frozen=True, slots=True)
