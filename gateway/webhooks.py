@@ -12,6 +12,7 @@ The receiver checks ``X-Assetwatch-Signature: t=<unix seconds>,v1=<hex>`` where
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -22,17 +23,19 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from assetwatch.settings import Settings
 from gateway.errors import BadRequest, NotFound
 from gateway.feed import FeedEvent, events_after, feed_head
-from telemetry.db import Conn
+from telemetry.db import Conn, connect, database_url
 from telemetry.sqlfiles import query
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Assetwatch-Signature"
+LEADER_LOCK = 0x61777768  # "awwh": the advisory lock of the delivering dispatcher
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -125,6 +128,8 @@ class WebhookDispatcher:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _pending: dict[int, _Pending] = field(default_factory=dict)
+    _lock_conn: Conn | None = None
+    _is_leader: bool = False
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="assetwatch-webhooks", daemon=True)
@@ -135,13 +140,50 @@ class WebhookDispatcher:
         if self._thread is not None:
             self._thread.join(timeout=self.settings.webhook_timeout_s + 2)
 
+    def _leader(self) -> bool:
+        """Whether this dispatcher holds the database-wide delivery lock (taking it if free).
+
+        The lock lives in a session of its own: if this process dies or loses the
+        database, the session ends and another gateway's dispatcher takes over.
+        """
+        if self._lock_conn is not None and self._lock_conn.closed:
+            self._lock_conn = None
+            self._is_leader = False
+        if self._is_leader:
+            return True
+        if self._lock_conn is None:
+            self._lock_conn = connect(
+                database_url(self.settings), autocommit=True, application_name="gateway-webhooks"
+            )
+        row = self._lock_conn.execute(
+            query("gateway", "webhook_leader"), {"key": LEADER_LOCK}
+        ).fetchone()
+        self._is_leader = bool(row and row[0])
+        return self._is_leader
+
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once(time.monotonic())
-            except Exception:  # a broken database must not kill the thread; retry next tick
-                log.exception("webhook dispatcher tick failed")
-            self._stop.wait(max(self.settings.feed_poll_s, 0.2))
+        try:
+            while not self._stop.is_set():
+                try:
+                    if self._leader():
+                        self.run_once(time.monotonic())
+                except Exception:  # a broken database must not kill the thread; retry next tick
+                    log.exception("webhook dispatcher tick failed")
+                    self._release()
+                self._stop.wait(max(self.settings.feed_poll_s, 0.2))
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock_conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                if self._is_leader and not self._lock_conn.closed:
+                    self._lock_conn.execute(
+                        query("gateway", "webhook_unlock"), {"key": LEADER_LOCK}
+                    )
+            self._lock_conn.close()  # ends the session, and with it any lock left
+        self._lock_conn = None
+        self._is_leader = False
 
     def run_once(self, now: float) -> int:
         """Try every webhook whose next delivery is due; returns attempts made."""

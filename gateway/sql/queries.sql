@@ -304,3 +304,11 @@ SELECT b.asset_id, json_build_object(
 FROM bindings b JOIN latest_state l ON l.device_id = b.device_id
 WHERE b.valid_to IS NULL
   AND (%(since)s::bigint IS NULL OR l.xmin::text::bigint >= %(since)s);
+
+-- name: webhook_leader
+-- One dispatcher per database delivers: several gateway processes must not
+-- post the same event twice. The lock is held by the dispatcher's session.
+SELECT pg_try_advisory_lock(%(key)s);
+
+-- name: webhook_unlock
+SELECT pg_advisory_unlock(%(key)s);

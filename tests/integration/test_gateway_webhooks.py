@@ -98,3 +98,22 @@ def test_events_are_signed_retried_and_logged(db_url: str, receiver: Receiver) -
     # Backoff: the gaps between attempts grow (0.1 s, then 0.2 s at least).
     times = [d["attempted_at"] for d in reversed(log)]
     assert times == sorted(times)
+
+
+def test_one_dispatcher_per_database_delivers(db_url: str) -> None:
+    from assetwatch.settings import Settings
+    from gateway.webhooks import WebhookDispatcher
+    from telemetry.db import open_pool
+
+    settings = Settings(database_url=db_url, db_pool_min=1, db_pool_max=2)
+    pool = open_pool(settings)
+    try:
+        first, second = WebhookDispatcher(pool, settings), WebhookDispatcher(pool, settings)
+        assert first._leader() is True
+        assert second._leader() is False
+        assert first._leader() is True
+        first._release()  # this gateway stops or loses its session
+        assert second._leader() is True
+        second._release()
+    finally:
+        pool.close()
