@@ -71,8 +71,9 @@ def plan_incidents(
     extras: list[RegistryExtras] = []
     # Interleave the requests: the first pick of every (kind, mode), then the second ...,
     # so that a small fleet still gets every kind before the quiet-asset budget runs out.
+    cands = _Candidates(fleet)
     queues = [
-        (req, mode, _slots(fleet, req, mode, rng))
+        (req, mode, _slots(cands, req, mode, rng))
         for req in scenario.incidents
         for mode in ([req.mode] if req.mode else list(MODES[req.kind]))
     ]
@@ -81,7 +82,7 @@ def plan_incidents(
         for req, mode, slots in queues:
             while slots and len(taken) < budget:
                 cls = slots.pop(0)
-                asset = _pick_one(fleet, req, mode, cls, taken, rng)
+                asset = _pick_one(cands, req, mode, cls, taken, rng)
                 if asset is None:
                     continue
                 taken.add(asset.asset_id)
@@ -104,21 +105,32 @@ def plan_incidents(
     return IncidentPlan(kept, merged)
 
 
+class _Candidates:
+    """The fleet's assets grouped by (class, kind), in fleet order, for fast eligibility."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.groups: dict[tuple[str, str], list[tuple[int, Asset, bool]]] = {}
+        self.per_class: dict[str, int] = {}
+        for i, a in enumerate(fleet.assets):
+            sat = fleet.terminals_of(a.asset_id)[0].satellite
+            self.groups.setdefault((a.cls, a.kind), []).append((i, a, sat))
+            self.per_class[a.cls] = self.per_class.get(a.cls, 0) + 1
+
+
 def _eligible(
-    fleet: Fleet, req: IncidentRequest, mode: str, cls: str, taken: set[str]
+    cands: _Candidates, req: IncidentRequest, mode: str, cls: str, taken: set[str]
 ) -> list[Asset]:
-    kinds = MODES[req.kind][mode]
-    return [
-        a
-        for a in fleet.assets
-        if a.cls == cls
-        and a.kind in kinds
-        and a.asset_id not in taken
-        and not (fleet.terminals_of(a.asset_id)[0].satellite and req.kind not in _LONG)
+    rows = [
+        row
+        for kind in MODES[req.kind][mode]
+        for row in cands.groups.get((cls, kind), ())
+        if row[1].asset_id not in taken and not (row[2] and req.kind not in _LONG)
     ]
+    rows.sort(key=lambda row: row[0])  # fleet order, whatever the set order of kinds
+    return [row[1] for row in rows]
 
 
-def _slots(fleet: Fleet, req: IncidentRequest, mode: str, rng: random.Random) -> list[str]:
+def _slots(cands: _Candidates, req: IncidentRequest, mode: str, rng: random.Random) -> list[str]:
     """The classes to draw an asset from, one entry per asset wanted, in round-robin order."""
     classes = [
         c for c in ("vehicle", "ship", "farm", "equipment") if not req.classes or c in req.classes
@@ -126,8 +138,8 @@ def _slots(fleet: Fleet, req: IncidentRequest, mode: str, rng: random.Random) ->
     rng.shuffle(classes)
     wanted: dict[str, int] = {}
     for cls in classes:
-        n_class = sum(1 for a in fleet.assets if a.cls == cls)
-        if not _eligible(fleet, req, mode, cls, set()):
+        n_class = cands.per_class.get(cls, 0)
+        if not _eligible(cands, req, mode, cls, set()):
             continue
         if req.count is not None:
             wanted[cls] = req.count
@@ -145,9 +157,14 @@ def _slots(fleet: Fleet, req: IncidentRequest, mode: str, rng: random.Random) ->
 
 
 def _pick_one(
-    fleet: Fleet, req: IncidentRequest, mode: str, cls: str, taken: set[str], rng: random.Random
+    cands: _Candidates,
+    req: IncidentRequest,
+    mode: str,
+    cls: str,
+    taken: set[str],
+    rng: random.Random,
 ) -> Asset | None:
-    eligible = _eligible(fleet, req, mode, cls, taken)
+    eligible = _eligible(cands, req, mode, cls, taken)
     return rng.choice(eligible) if eligible else None
 
 
