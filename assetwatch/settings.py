@@ -39,8 +39,8 @@ class Settings(BaseSettings):
         default=Path(".assetwatch"),
         description="local state of embedded servers and the demo (kept between runs)",
     )
-    db_pool_min: int = Field(default=1, ge=1)
-    db_pool_max: int = Field(default=8, ge=1)
+    db_pool_min: int = Field(default=1, ge=1, description="connections a pool keeps open")
+    db_pool_max: int = Field(default=8, ge=1, description="most connections a pool opens")
 
     # --- telemetry store -----------------------------------------------------
     max_future_skew_s: float = Field(
@@ -68,7 +68,10 @@ class Settings(BaseSettings):
     ingest_batch_max_age_ms: int = Field(
         default=200, ge=1, description="flush a partial batch after this long"
     )
-    ingest_client_id: str = Field(default="assetwatch-ingest")
+    ingest_client_id: str = Field(
+        default="assetwatch-ingest",
+        description="MQTT client id (and persistent session) of the ingest",
+    )
     ingest_shared_group: str | None = Field(
         default=None, description="MQTT shared-subscription group for scale-out ($share/GROUP/...)"
     )
@@ -119,8 +122,8 @@ class Settings(BaseSettings):
     )
 
     # --- gateway -------------------------------------------------------------
-    http_host: str = Field(default="127.0.0.1")
-    http_port: int = Field(default=8080, ge=0, le=65535)
+    http_host: str = Field(default="127.0.0.1", description="address the gateway listens on")
+    http_port: int = Field(default=8080, ge=0, le=65535, description="gateway HTTP port")
     feed_poll_s: float = Field(
         default=0.2, gt=0, le=10, description="how often the live alert feed looks for new events"
     )
@@ -137,7 +140,7 @@ class Settings(BaseSettings):
         default=False, description="mark the dashboard login cookie Secure (set behind HTTPS)"
     )
 
-    log_level: str = Field(default="INFO")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
 
 def load_settings(**overrides: object) -> Settings:
