@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -119,14 +119,28 @@ def check_reading(r: Reading, *, now: datetime, max_future_skew: timedelta) -> N
     longitude, metric names and values, and an event time too far in the future
     (beyond ``max_future_skew`` of ``now``) or before 2000.
     """
-    if r.ts.tzinfo is None:
-        raise ReadingRangeError("ts", r.ts, "event time must carry a time zone")
-    if r.ts > now + max_future_skew:
-        raise ReadingRangeError(
-            "ts", r.ts.isoformat(), f"in the future by more than {max_future_skew}"
-        )
-    if r.ts < _EPOCH_FLOOR:
-        raise ReadingRangeError("ts", r.ts.isoformat(), "before 2000-01-01")
+    check_readings((r,), now=now, max_future_skew=max_future_skew)
+
+
+def check_readings(
+    readings: Iterable[Reading], *, now: datetime, max_future_skew: timedelta
+) -> None:
+    """:func:`check_reading` for a batch (the time limits are computed once)."""
+    latest = now + max_future_skew
+    for r in readings:
+        _check(r, latest, max_future_skew)
+
+
+def _check(r: Reading, latest: datetime, max_future_skew: timedelta) -> None:
+    ts = r.ts
+    if ts.tzinfo is None:
+        raise ReadingRangeError("ts", ts, "event time must carry a time zone")
+    if not _EPOCH_FLOOR <= ts <= latest:
+        if ts > latest:
+            raise ReadingRangeError(
+                "ts", ts.isoformat(), f"in the future by more than {max_future_skew}"
+            )
+        raise ReadingRangeError("ts", ts.isoformat(), "before 2000-01-01")
     for name, low, high in _FAST_BOUNDS:
         value = getattr(r, name)
         # One chained comparison on the hot path: NaN and +-inf fail it too

@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 from assetwatch.settings import Settings
 from telemetry.db import Conn
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, TelemetryError
-from telemetry.model import Reading, check_reading
+from telemetry.model import Reading, check_reading, check_readings
 from telemetry.sqlfiles import query
 
 #: COPY types of the staging columns, in ``staging_copy`` order. Explicit types
@@ -169,10 +169,7 @@ class ReadingWriter:
         connection must be in transaction mode (psycopg's default) or inside
         ``conn.transaction()``; the caller commits.
         """
-        now = self._clock()
-        skew = self.max_future_skew
-        for r in readings:
-            check_reading(r, now=now, max_future_skew=skew)
+        check_readings(readings, now=self._clock(), max_future_skew=self.max_future_skew)
         if not readings:
             return WriteResult((), 0)
         batch = _prepare(readings)
@@ -297,29 +294,30 @@ def _prepare(readings: Sequence[Reading]) -> _Batch:
     kept: list[Reading] = []
     rows: list[tuple[Any, ...]] = []
     seen: set[tuple[str, datetime, int]] = set()
-    newest: dict[str, int] = {}
+    newest: dict[str, tuple[datetime, int, int]] = {}
     received: dict[str, datetime] = {}
     buckets: set[tuple[str, int]] = set()
     for r in readings:
-        key = r.seq if r.seq is not None else dedup_key(r)
-        ident = (r.device_id, r.ts, key)
+        seq = r.seq
+        key = seq if seq is not None else dedup_key(r)
+        dev = r.device_id
+        ts = r.ts
+        ident = (dev, ts, key)
         if ident in seen:
             continue  # the same reading twice in one batch
         seen.add(ident)
-        row = _row(r, key)
-        i = len(rows)
-        rows.append(row)
+        cur = newest.get(dev)
+        if cur is None or ts > cur[0] or (ts == cur[0] and key > cur[1]):
+            newest[dev] = (ts, key, len(rows))
+        rx = r.received_at
+        if rx is not None:
+            got = received.get(dev)
+            if got is None or rx > got:
+                received[dev] = rx
+        buckets.add((dev, int(ts.timestamp()) // 3600))
+        rows.append(_row(r, key))
         kept.append(r)
-        dev = r.device_id
-        j = newest.get(dev)
-        if j is None or (r.ts, key) > (rows[j][1], rows[j][-1]):
-            newest[dev] = i
-        if r.received_at is not None:
-            rx = received.get(dev)
-            if rx is None or r.received_at > rx:
-                received[dev] = r.received_at
-        buckets.add((dev, int(r.ts.timestamp()) // 3600))
-    latest_rows = [(*rows[j], received.get(dev)) for dev, j in newest.items()]
+    latest_rows = [(*rows[n[2]], received.get(dev)) for dev, n in newest.items()]
     return _Batch(
         readings=tuple(kept),
         rows=rows,
