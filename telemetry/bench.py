@@ -168,7 +168,7 @@ def store(
         more = make_readings(rows + rows // 10, devices)[rows:]
         mixed = [r for pair in zip(tail, more, strict=False) for r in pair]
         t_mixed = run_writer(url, settings, mixed, size)
-        with psycopg.connect(url, autocommit=not timescaledb) as conn:
+        with psycopg.connect(url, autocommit=timescaledb) as conn:  # a CALL needs it
             start = time.perf_counter()
             materialize_rollups(conn, now=datetime(2026, 4, 1, tzinfo=UTC))
             if not conn.autocommit:

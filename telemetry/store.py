@@ -259,7 +259,12 @@ class ReadingWriter:
         """
         now = self._clock()
         last = self._refreshed.get(conn)
-        if last is not None and (now - last).total_seconds() < self.refresh_s:
+        if last is None:
+            # The first refresh comes one interval after the first batch, so a
+            # (re)started writer does not pay for the backlog in its first batch.
+            self._refreshed[conn] = now
+            return
+        if (now - last).total_seconds() < self.refresh_s:
             return
         self._refreshed[conn] = now
         conn.execute(query("telemetry", "rollup_materialize_all"), {"now": now})
