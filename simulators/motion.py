@@ -224,10 +224,30 @@ class Motion:
         while self.t < finish and self.sites:
             site = rng.choice([s for s in self.sites if s is not here] or self.sites)
             here = site
-            self._go(site.lat, site.lon, rng.uniform(38, 62) / 3.6, load=rng.uniform(0.4, 0.8))
+            self._drive(site.lat, site.lon, rng.uniform(38, 62) / 3.6)
             self._park(self.t + rng.uniform(2, 12) * 60, engine=True, load=0.1)  # idling on arrival
             self._park(self.t + rng.uniform(15, 80) * 60)
-        self._go(self.base.lat, self.base.lon, rng.uniform(40, 60) / 3.6)
+        self._drive(self.base.lat, self.base.lon, rng.uniform(40, 60) / 3.6)
+
+    def _drive(self, lat: float, lon: float, speed: float) -> None:
+        """A road trip: legs of 1.5-6 km at varying speed, with stops at junctions and lights.
+
+        The stops (engine on, 15-90 s) are what makes naive stop/start detection flap.
+        """
+        rng = self.rng
+        lat0, lon0 = self.lat, self.lon
+        total = distance_m(lat0, lon0, lat, lon)
+        done = 0.0
+        while True:
+            done = min(total, done + rng.uniform(1_500, 6_000))
+            f = done / total if total > 0 else 1.0
+            leg_speed = speed * rng.uniform(0.7, 1.15)
+            self._go(lat0 + (lat - lat0) * f, lon0 + (lon - lon0) * f, leg_speed,
+                     load=rng.uniform(0.4, 0.8))  # fmt: skip
+            if done >= total:
+                return
+            if rng.random() < 0.5:
+                self._park(self.t + rng.uniform(15, 90), engine=True, load=0.1)
 
     def _fishing_day(self, day: float, f: float) -> None:
         rng = self.rng
