@@ -37,17 +37,60 @@ COPY aw_latest (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, hea
 
 -- name: latest_upsert
 -- aw_latest holds the newest reading of each device in the batch (chosen by the
--- writer); it replaces latest_state only if newer by event time. The receive
--- time moves forward whatever the event time.
+-- writer). Known devices: a plain UPDATE where the batch is newer by event time
+-- (cheaper than INSERT ... ON CONFLICT with a CASE per column), and only the
+-- receive time where it is not. New devices: INSERT; a device another writer
+-- inserted meanwhile falls through to ON CONFLICT, which applies the same rule.
+WITH newer AS (
+    UPDATE latest_state l SET
+        ts = a.ts,
+        received_at = a.received_at,
+        seq = a.seq,
+        lat = a.lat,
+        lon = a.lon,
+        alt_m = a.alt_m,
+        speed_kmh = a.speed_kmh,
+        heading_deg = a.heading_deg,
+        hdop = a.hdop,
+        sats = a.sats,
+        ignition = a.ignition,
+        engine_on = a.engine_on,
+        engine_hours = a.engine_hours,
+        odometer_km = a.odometer_km,
+        fuel_pct = a.fuel_pct,
+        battery_v = a.battery_v,
+        ext_power = a.ext_power,
+        tamper = a.tamper,
+        alarms = a.alarms,
+        metrics = a.metrics,
+        source = a.source,
+        topic = a.topic,
+        message_id = a.message_id,
+        late = a.late,
+        dedup_key = a.dedup_key,
+        last_received_at = greatest(l.last_received_at, a.last_received_at)
+    FROM aw_latest a
+    WHERE l.device_id = a.device_id AND (a.ts, a.dedup_key) > (l.ts, l.dedup_key)
+    RETURNING 1
+), older AS (
+    UPDATE latest_state l
+    SET last_received_at = a.last_received_at
+    FROM aw_latest a
+    WHERE l.device_id = a.device_id AND (a.ts, a.dedup_key) <= (l.ts, l.dedup_key)
+      AND a.last_received_at > coalesce(l.last_received_at, '-infinity')
+    RETURNING 1
+)
 INSERT INTO latest_state (
     device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
     ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper,
     alarms, metrics, source, topic, message_id, late, dedup_key, last_received_at)
 SELECT
-    device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
-    ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper,
-    alarms, metrics, source, topic, message_id, late, dedup_key, last_received_at
-FROM aw_latest
+    a.device_id, a.ts, a.received_at, a.seq, a.lat, a.lon, a.alt_m, a.speed_kmh, a.heading_deg,
+    a.hdop, a.sats, a.ignition, a.engine_on, a.engine_hours, a.odometer_km, a.fuel_pct,
+    a.battery_v, a.ext_power, a.tamper, a.alarms, a.metrics, a.source, a.topic, a.message_id,
+    a.late, a.dedup_key, a.last_received_at
+FROM aw_latest a
+WHERE NOT EXISTS (SELECT 1 FROM latest_state l WHERE l.device_id = a.device_id)
 ON CONFLICT (device_id) DO UPDATE SET
     ts = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key)
         THEN EXCLUDED.ts ELSE latest_state.ts END,
