@@ -4,7 +4,8 @@ Roles (``--role``, repeatable; all three by default):
 
 - ``ingest`` — MQTT → database, with the streaming detectors as its commit
   hook so their state is checkpointed in the same transaction as the readings;
-- ``detect`` — the scheduled (windowed) detectors over the rollups;
+- ``detect`` — the scheduled (windowed) detectors over the rollups, plus the
+  publisher of alert events to MQTT (``assetwatch/alerts/{level}/{asset_id}``);
 - ``serve`` — the HTTP gateway (API, live feed, webhooks, dashboard).
 
 Each role is a long-lived thread under a :class:`Supervisor`: if it raises (or
@@ -111,6 +112,20 @@ def run_detect(settings: Settings, stop: threading.Event, ready: threading.Event
             stop.wait(settings.detect_interval_s)
 
 
+def run_alert_publisher(settings: Settings, stop: threading.Event, ready: threading.Event) -> None:
+    """Part of the detect role: alert events to MQTT (``assetwatch/alerts/{level}/{asset}``).
+
+    The alerts package's outbox publisher tails ``alert_events`` from a saved
+    cursor; a broker or database failure raises and the supervisor restarts it.
+    """
+    from alerts.publish import AlertPublisher
+
+    with connect(database_url(settings), application_name="assetwatch-alerts-publish") as conn:
+        publisher = AlertPublisher(settings)
+        ready.set()
+        publisher.run(conn, stop)
+
+
 def run_serve(settings: Settings, stop: threading.Event, ready: threading.Event) -> None:
     """The serve role: the gateway on ``http_host:http_port`` until ``stop``."""
     from gateway.app import start_in_thread
@@ -130,7 +145,10 @@ ROLE_FUNCTIONS: Final[dict[str, RoleFn]] = {
     "ingest": run_ingest,
     "detect": run_detect,
     "serve": run_serve,
+    "publish": run_alert_publisher,
 }
+#: Roles that bring helpers along: ``detect`` also publishes alert events.
+COMPANIONS: Final[dict[str, tuple[str, ...]]] = {"detect": ("publish",)}
 
 
 @dataclass
@@ -190,6 +208,8 @@ def start_roles(
     """Start a supervised thread per role (unknown names are refused before anything starts)."""
     table = functions or ROLE_FUNCTIONS
     names = list(dict.fromkeys(roles))
+    if functions is None:
+        names = list(dict.fromkeys(n for r in names for n in (r, *COMPANIONS.get(r, ()))))
     unknown = [r for r in names if r not in table]
     if unknown:
         raise RunError(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(table)}")

@@ -316,9 +316,24 @@ def _finish(st: Stack) -> None:
 
 
 def test_e2e_pipeline_alerts_reach_the_feed(stack: Stack, settings: Settings) -> None:
+    downstream = Client(parse_mqtt_url(stack.mqtt_url), settings)
+    assert downstream.connect().value == 0
+    downstream.subscribe("assetwatch/alerts/#")
     _start(stack)
     published = publish_fleet(stack, settings)
     check_outcome(stack, published)
+    # The detect role's publisher puts every alert event on MQTT for downstream systems.
+    seen: set[str] = set()
+
+    def alert_topics() -> bool:
+        while not downstream.messages.empty():
+            seen.add(downstream.messages.get().topic.rsplit("/", 1)[-1])
+        return {a for a, _ in expected_alerts(stack)} <= seen
+
+    try:
+        wait_until(alert_topics, 30, "alert events on assetwatch/alerts/#")
+    finally:
+        downstream.close()
     # The gateway's feed shows them.
     from gateway.app import start_in_thread
     from gateway.auth import create_key
