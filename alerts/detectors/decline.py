@@ -7,7 +7,8 @@ the asset's own trailing baseline: it enters when the mean ratio is below
 ``enter_ratio`` *and* a one-sided Mann-Whitney U test (scipy) says the recent
 days are lower with p < ``alpha``; it leaves when the ratio is back above
 ``leave_ratio`` (hysteresis). Near-zero operation is ``idle``'s business:
-below ``idle_ratio`` decline gives no new opinion. Means over whole windows
+below ``idle_ratio`` decline gives no new opinion, and single days below it are
+left out of both samples. Means over whole windows
 absorb the weekly pattern (both windows hold working days and weekends).
 
 Level by the recent/baseline ratio: watch < 0.6, yellow < 0.45, orange < 0.3.
@@ -36,7 +37,7 @@ class DeclineParams:
     recent_days: int = 10
     baseline_to: int = 35
     min_baseline_days: int = 10
-    min_recent_days: int = 7
+    min_recent_days: int = 5
     min_operating_min: float = 30.0
     enter_ratio: float = 0.6
     leave_ratio: float = 0.8
@@ -65,8 +66,14 @@ class Decline:
         p = self.params
         values, measure = self._intensity(s)
         rep = s.readings > 0
-        recent = values[: p.recent_days][rep[: p.recent_days]]
-        baseline = values[p.recent_days : p.baseline_to][rep[p.recent_days : p.baseline_to]]
+        first = values[p.recent_days : p.baseline_to][rep[p.recent_days : p.baseline_to]]
+        if first.size < p.min_baseline_days or float(np.mean(first)) <= 0:
+            return None
+        # Idle days (below idle_ratio of the baseline mean) are idle's business:
+        # left out of both samples so an idle spell does not read as a decline.
+        keep = rep & (values >= p.idle_ratio * float(np.mean(first)))
+        recent = values[: p.recent_days][keep[: p.recent_days]]
+        baseline = values[p.recent_days : p.baseline_to][keep[p.recent_days : p.baseline_to]]
         if baseline.size < p.min_baseline_days or recent.size < p.min_recent_days:
             return None
         base_mean = float(np.mean(baseline))

@@ -7,7 +7,7 @@ speed, heading, fuel, battery, metrics — not its time, sequence or counters).
   ``flat_s`` while the readings claim operation (engine on, moving, or a
   positive power/activity/load metric). Real sensors are noisy; identical
   operating readings for hours are not measurements.
-- *replay*: ``replay_n`` consecutive remembered readings whose fingerprints
+- *replay*: ``replay_n`` consecutive remembered operating readings whose fingerprints
   were all seen before (not just repeated from the previous reading), with at
   least ``replay_distinct`` different ones among them. Only readings whose
   fingerprint hash falls in a 1/``sample_mod`` sample are remembered, in a pair
@@ -162,7 +162,10 @@ class Fabrication:
         # replay: only a hash-chosen 1/sample_mod of readings is remembered, so
         # the filters reach back days; a replayed stream hits the same sample.
         a, b = _dec(s.bloom_a), _dec(s.bloom_b)
-        sampled = (fp >> 44) % p.sample_mod == 0
+        # Only readings that claim operation count: a replay is made up to look
+        # like work, while a parked or laid-up terminal's bounded jitter revisits
+        # the same few positions by itself.
+        sampled = (fp >> 44) % p.sample_mod == 0 and _operating(r)
         if sampled and fp != s.last_fp:
             if _has(a, fp) or _has(b, fp):
                 fps = (*s.replay_fps, fp % 65536)[-p.replay_n :]

@@ -143,7 +143,7 @@ def _spoof_incident() -> list[Reading]:
 
 
 def _fabrication_incident() -> list[Reading]:
-    base = parked(400)
+    base = parked(400, engine_on=True)  # a machine working in place
     return then(base, base[20:300])  # replayed with new timestamps
 
 
