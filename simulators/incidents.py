@@ -82,10 +82,11 @@ def plan_incidents(
         for req, mode, slots in queues:
             while slots and len(taken) < budget:
                 cls = slots.pop(0)
-                asset = _pick_one(cands, req, mode, cls, taken, rng)
+                asset = cands.pick(req, mode, cls, taken, rng)
                 if asset is None:
                     continue
                 taken.add(asset.asset_id)
+                cands.take(asset.asset_id)
                 made, extra = _script(fleet, asset, req, mode, start, days, scenario.early, rng)
                 incidents.extend(made)
                 if extra is not None:
@@ -105,29 +106,89 @@ def plan_incidents(
     return IncidentPlan(kept, merged)
 
 
+class _Counts:
+    """A Fenwick tree of 0/1 counts: the k-th remaining candidate in O(log n)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.tree = [0] * (n + 1)
+        for i in range(1, n + 1):  # all ones, built in O(n)
+            self.tree[i] += 1
+            j = i + (i & -i)
+            if j <= n:
+                self.tree[j] += self.tree[i]
+        self.total = n
+
+    def remove(self, pos: int) -> None:
+        self.total -= 1
+        i = pos + 1
+        while i <= self.n:
+            self.tree[i] -= 1
+            i += i & -i
+
+    def kth(self, k: int) -> int:
+        """Position of the k-th (0-based) remaining candidate."""
+        pos, step = 0, 1 << self.n.bit_length()
+        while step:
+            nxt = pos + step
+            if nxt <= self.n and self.tree[nxt] <= k:
+                pos = nxt
+                k -= self.tree[nxt]
+            step >>= 1
+        return pos
+
+
 class _Candidates:
-    """The fleet's assets grouped by (class, kind), in fleet order, for fast eligibility."""
+    """Assets eligible per (class, kinds, satellite rule), in fleet order, minus those taken.
+
+    :meth:`pick` draws exactly what ``rng.choice`` over the filtered list would
+    (``choice`` is ``seq[randrange(len(seq))]``), without rebuilding the list.
+    """
 
     def __init__(self, fleet: Fleet) -> None:
-        self.groups: dict[tuple[str, str], list[tuple[int, Asset, bool]]] = {}
-        self.per_class: dict[str, int] = {}
-        for i, a in enumerate(fleet.assets):
+        self.rows: dict[str, list[tuple[Asset, bool]]] = {}
+        for a in fleet.assets:
             sat = fleet.terminals_of(a.asset_id)[0].satellite
-            self.groups.setdefault((a.cls, a.kind), []).append((i, a, sat))
-            self.per_class[a.cls] = self.per_class.get(a.cls, 0) + 1
+            self.rows.setdefault(a.cls, []).append((a, sat))
+        self.index: dict[tuple[str, frozenset[str], bool], tuple[list[Asset], _Counts]] = {}
+        self.members: dict[str, list[tuple[_Counts, int]]] = {}
 
+    def per_class(self, cls: str) -> int:
+        return len(self.rows.get(cls, ()))
 
-def _eligible(
-    cands: _Candidates, req: IncidentRequest, mode: str, cls: str, taken: set[str]
-) -> list[Asset]:
-    rows = [
-        row
-        for kind in MODES[req.kind][mode]
-        for row in cands.groups.get((cls, kind), ())
-        if row[1].asset_id not in taken and not (row[2] and req.kind not in _LONG)
-    ]
-    rows.sort(key=lambda row: row[0])  # fleet order, whatever the set order of kinds
-    return [row[1] for row in rows]
+    def _entry(
+        self, req: IncidentRequest, mode: str, cls: str, taken: set[str]
+    ) -> tuple[list[Asset], _Counts]:
+        kinds = MODES[req.kind][mode]
+        no_sat = req.kind not in _LONG
+        key = (cls, kinds, no_sat)
+        entry = self.index.get(key)
+        if entry is None:
+            assets = [
+                a for a, sat in self.rows.get(cls, ()) if a.kind in kinds and not (sat and no_sat)
+            ]
+            counts = _Counts(len(assets))
+            for pos, a in enumerate(assets):
+                self.members.setdefault(a.asset_id, []).append((counts, pos))
+                if a.asset_id in taken:
+                    counts.remove(pos)
+            entry = self.index[key] = (assets, counts)
+        return entry
+
+    def available(self, req: IncidentRequest, mode: str, cls: str) -> bool:
+        return self._entry(req, mode, cls, set())[1].n > 0
+
+    def pick(
+        self, req: IncidentRequest, mode: str, cls: str, taken: set[str], rng: random.Random
+    ) -> Asset | None:
+        assets, counts = self._entry(req, mode, cls, taken)
+        if counts.total == 0:
+            return None
+        return assets[counts.kth(rng.randrange(counts.total))]
+
+    def take(self, asset_id: str) -> None:
+        for counts, pos in self.members.get(asset_id, ()):
+            counts.remove(pos)
 
 
 def _slots(cands: _Candidates, req: IncidentRequest, mode: str, rng: random.Random) -> list[str]:
@@ -138,8 +199,8 @@ def _slots(cands: _Candidates, req: IncidentRequest, mode: str, rng: random.Rand
     rng.shuffle(classes)
     wanted: dict[str, int] = {}
     for cls in classes:
-        n_class = cands.per_class.get(cls, 0)
-        if not _eligible(cands, req, mode, cls, set()):
+        n_class = cands.per_class(cls)
+        if not cands.available(req, mode, cls):
             continue
         if req.count is not None:
             wanted[cls] = req.count
@@ -154,18 +215,6 @@ def _slots(cands: _Candidates, req: IncidentRequest, mode: str, rng: random.Rand
                 out.append(cls)
                 wanted[cls] -= 1
     return out
-
-
-def _pick_one(
-    cands: _Candidates,
-    req: IncidentRequest,
-    mode: str,
-    cls: str,
-    taken: set[str],
-    rng: random.Random,
-) -> Asset | None:
-    eligible = _eligible(cands, req, mode, cls, taken)
-    return rng.choice(eligible) if eligible else None
 
 
 def _start(
