@@ -7,10 +7,8 @@ few hundred kilometres across — plenty for buffers of hundreds of metres.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -44,26 +42,21 @@ class _LocalZone:
         return float(self.geom.distance(p))
 
 
-@lru_cache(maxsize=65536)
-def _zone(zone_id: str, geometry_json: str) -> _LocalZone:
-    return _LocalZone(json.loads(geometry_json))
-
-
-# The geometry mapping object of a ZoneSpec -> its projection. Keyed by object
-# identity (kept alive in the value) so the per-reading cost is a dict lookup,
-# not a JSON dump; a changed zone arrives as a new object.
-_BY_OBJECT: dict[int, tuple[Mapping[str, Any], _LocalZone]] = {}
+# zone id -> (the geometry mapping it was built from, its projection). Bounded
+# by the number of zones; a context reload brings new but equal mappings, which
+# cost one comparison instead of a new projection (and no growth).
+_BY_ID: dict[str, tuple[Mapping[str, Any], _LocalZone]] = {}
 
 
 def local_zone(z: ZoneSpec) -> _LocalZone:
-    """The projected zone (cached by geometry object, then by id and geometry)."""
-    hit = _BY_OBJECT.get(id(z.geometry))
-    if hit is not None and hit[0] is z.geometry:
+    """The projected zone, cached per zone id until its geometry changes."""
+    hit = _BY_ID.get(z.zone_id)
+    if hit is not None and (hit[0] is z.geometry or hit[0] == z.geometry):
+        if hit[0] is not z.geometry:
+            _BY_ID[z.zone_id] = (z.geometry, hit[1])
         return hit[1]
-    lz = _zone(z.zone_id, json.dumps(z.geometry, sort_keys=True))
-    if len(_BY_OBJECT) > 65536:
-        _BY_OBJECT.clear()
-    _BY_OBJECT[id(z.geometry)] = (z.geometry, lz)
+    lz = _LocalZone(z.geometry)
+    _BY_ID[z.zone_id] = (z.geometry, lz)
     return lz
 
 
