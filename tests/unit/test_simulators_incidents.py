@@ -140,6 +140,13 @@ def test_incidents_are_visible_in_the_data(world: World) -> None:
             if mode == "brief":
                 later = [r for r in world.between(dev, e + 600, e + DAY) if world.outside(asset, r)]
                 assert not later, f"{label}: the brief excursion did not end"
+            # the truth's start is the crossing itself: inside just before, outside just after
+            before = world.between(dev, s - 3600, s - 120)
+            assert not [r for r in before if world.outside(asset, r)], f"{label}: out early"
+            if mode != "brief":
+                during = [r for r in world.between(dev, s + 120, e - 120) if "lat" in r]
+                assert during, label
+                assert all(world.outside(asset, r) for r in during), f"{label}: back early"
         elif kind == "idle":
             rows = world.between(dev, s + 600, e - 600)
             if "metrics" in rows[0] and "power_kw" in rows[0]["metrics"]:
