@@ -17,10 +17,6 @@ BENCHMARKS: Final[dict[str, tuple[str, str]]] = {
         "telemetry.bench:store",
         "Telemetry bulk writer (COPY, dedup on) vs executemany, plus rollup refresh rate.",
     ),
-    "ingest": (
-        "ingest.bench:bench_ingest",
-        "MQTT to database: ingest vs raw paho, naive INSERT and Node-RED 4.1.8.",
-    ),
     "simulate": (
         "simulators.bench:simulate_bench",
         "Simulator: 10,000-device generation rate; firehose publish vs a minimal paho loop.",
