@@ -47,7 +47,7 @@ def series_from_rows(
 ) -> dict[str, DailySeries]:
     """Daily series per device from ``daily_rollups`` rows."""
     out: dict[str, DailySeries] = {}
-    for device_id, day, n, op, mv, dist, rlat, rlon, last_ts in rows:
+    for device_id, day, n, op, mv, dist, rlat, rlon, last_ts, *more in rows:
         d = int(day)
         if not 0 <= d < days:
             continue
@@ -62,6 +62,8 @@ def series_from_rows(
         if rlat is not None and rlon is not None:
             s.rest_lat[d] = float(rlat)
             s.rest_lon[d] = float(rlon)
+        if more and more[0] is not None and s.energy_kwh is not None:
+            s.energy_kwh[d] = float(more[0])
         if last_ts is not None and (s.last_ts is None or last_ts > s.last_ts):
             out[device_id] = _with_last(s, last_ts)
     return out
@@ -70,7 +72,7 @@ def series_from_rows(
 def _with_last(s: DailySeries, last_ts: datetime) -> DailySeries:
     return DailySeries(
         s.device_id, s.now, s.readings, s.operating_min, s.moving_min, s.distance_m,
-        s.rest_lat, s.rest_lon, last_ts,
+        s.rest_lat, s.rest_lon, last_ts, s.energy_kwh,
     )  # fmt: skip
 
 

@@ -32,6 +32,8 @@ class DailySeries:
     rest_lat: F
     rest_lon: F
     last_ts: datetime | None
+    #: Sum of hourly mean power (≈ kWh per day); NaN when the device reports no power.
+    energy_kwh: F | None = None
 
     @property
     def days(self) -> int:
@@ -68,7 +70,18 @@ def empty_series(device_id: str, now: datetime, days: int) -> DailySeries:
     """A series with no data (every day zero / NaN)."""
     z = np.zeros(days)
     nan = np.full(days, np.nan)
-    return DailySeries(device_id, now, z, z.copy(), z.copy(), z.copy(), nan, nan.copy(), None)
+    return DailySeries(
+        device_id,
+        now,
+        z,
+        z.copy(),
+        z.copy(),
+        z.copy(),
+        nan,
+        nan.copy(),
+        None,
+        np.full(days, np.nan),
+    )
 
 
 def in_season(series: DailySeries, ctx: DeviceContext, day: int) -> bool:

@@ -1,7 +1,8 @@
 """``decline``: operating intensity falls and stays down against a trailing baseline.
 
-Intensity is a day's operating minutes, or its distance for assets that never
-report operation (a grazing herd's collars). The last ``recent_days`` (ten, so
+Intensity is a day's energy for terminals that report power (a farm's power
+meter is always "operating"), else its operating minutes, or its distance for
+assets that never report operation (a grazing herd's collars). The last ``recent_days`` (ten, so
 one slow week of a machine with idle spells is not enough) are compared with
 the asset's own trailing baseline: it enters when the mean ratio is below
 ``enter_ratio`` *and* a one-sided Mann-Whitney U test (scipy) says the recent
@@ -11,7 +12,7 @@ below ``idle_ratio`` decline gives no new opinion, and single days below it are
 left out of both samples. Means over whole windows
 absorb the weekly pattern (both windows hold working days and weekends).
 
-Level by the recent/baseline ratio: watch < 0.6, yellow < 0.45, orange < 0.3.
+Level by the recent/baseline ratio: watch < 0.7, yellow < 0.45, orange < 0.3.
 
 Example::
 
@@ -39,11 +40,11 @@ class DeclineParams:
     min_baseline_days: int = 10
     min_recent_days: int = 5
     min_operating_min: float = 30.0
-    enter_ratio: float = 0.6
+    enter_ratio: float = 0.7
     leave_ratio: float = 0.8
     idle_ratio: float = 0.15
-    alpha: float = 0.01
-    levels_ratio: tuple[float, float, float] = (0.6, 0.45, 0.3)
+    alpha: float = 0.001
+    levels_ratio: tuple[float, float, float] = (0.7, 0.45, 0.3)
 
 
 class Decline:
@@ -57,6 +58,11 @@ class Decline:
     def _intensity(self, s: DailySeries) -> tuple[F, str]:
         p = self.params
         reporting = s.readings[p.recent_days : p.baseline_to] > 0
+        if s.energy_kwh is not None:
+            energy = s.energy_kwh[p.recent_days : p.baseline_to][reporting]
+            if energy.size and not np.isnan(energy).any() and float(np.median(energy)) > 0:
+                # a power meter: always "operating", its intensity is the energy
+                return np.nan_to_num(s.energy_kwh), "energy_kwh"
         ops = s.operating_min[p.recent_days : p.baseline_to][reporting]
         if ops.size and float(np.median(ops)) >= p.min_operating_min:
             return s.operating_min, "operating_min"

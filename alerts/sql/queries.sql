@@ -174,7 +174,8 @@ SELECT device_id,
        coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY last_lon)
                     FILTER (WHERE coalesce(moving_minutes, 0) = 0),
                 percentile_cont(0.5) WITHIN GROUP (ORDER BY last_lon)),
-       max(last_ts)
+       max(last_ts),
+       sum(avg_power_kw)
 FROM readings_hourly
 WHERE bucket >= %(now)s::timestamptz - make_interval(days => %(days)s)
   AND bucket < %(now)s::timestamptz
