@@ -17,8 +17,10 @@ import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any, Final
 
+import numpy as np
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
@@ -26,10 +28,11 @@ from psycopg.types.json import Jsonb
 from assetwatch.settings import Settings
 from telemetry.db import Conn
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, TelemetryError
-from telemetry.model import Reading, check_reading, check_readings
+from telemetry.model import Reading, all_storable, check_reading, check_readings
 from telemetry.sqlfiles import query
 
-#: COPY types of the staging columns, in ``staging_copy`` order. Explicit types
+#: COPY types of the staging columns, in ``staging_copy`` order (the columns
+#: that need converting last, so most rows are two tuples joined). Explicit types
 #: let psycopg pick binary dumpers without asking the server.
 _COPY_TYPES: Final = (
     "text",  # device_id
@@ -51,12 +54,12 @@ _COPY_TYPES: Final = (
     "float8",  # battery_v
     "bool",  # ext_power
     "bool",  # tamper
-    "text[]",  # alarms
-    "jsonb",  # metrics
     "text",  # source
     "text",  # topic
     "text",  # message_id
     "bool",  # late
+    "text[]",  # alarms
+    "jsonb",  # metrics
     "int8",  # dedup_key
 )
 
@@ -147,9 +150,15 @@ class ReadingWriter:
     ) -> tuple[tuple[Reading, ...], tuple[Rejected, ...]]:
         """Separate storable readings from rejects, so one bad reading loses nothing else."""
         at = now or self._clock()
+        rs = list(readings)
+        try:
+            if all_storable(rs, at + self.max_future_skew, self.max_future_skew):
+                return tuple(rs), ()
+        except ReadingRangeError:
+            pass  # find every bad one below
         good: list[Reading] = []
         bad: list[Rejected] = []
-        for r in readings:
+        for r in rs:
             try:
                 check_reading(r, now=at, max_future_skew=self.max_future_skew)
             except ReadingRangeError as exc:
@@ -294,35 +303,72 @@ class _Batch:
     buckets_hour: tuple[int, ...]
 
 
+_get_head = attrgetter(
+    "device_id", "ts", "received_at", "seq", "lat", "lon", "alt_m", "speed_kmh", "heading_deg",
+    "hdop", "sats", "ignition", "engine_on", "engine_hours", "odometer_km", "fuel_pct",
+    "battery_v", "ext_power", "tamper", "source", "topic", "message_id", "late",
+)  # fmt: skip
+_get_device = attrgetter("device_id")
+_get_ts = attrgetter("ts")
+_get_seq = attrgetter("seq")
+_get_received = attrgetter("received_at")
+
+
 def _prepare(readings: Sequence[Reading]) -> _Batch:
-    """COPY rows, the newest row per device and the touched hours, in one pass."""
-    kept: list[Reading] = []
-    rows: list[tuple[Any, ...]] = []
-    seen: set[tuple[str, datetime, int]] = set()
-    newest: dict[str, tuple[datetime, int, int]] = {}
+    """COPY rows, the newest row per device and the touched hours.
+
+    Column-at-a-time with C-level builtins (attrgetter, zip, sorted, dict):
+    a Python loop per reading cost more than the COPY itself.
+    """
+    kept = list(readings)
+    seqs = list(map(_get_seq, kept))
+    if None in seqs:
+        keys = [s if s is not None else dedup_key(r) for s, r in zip(seqs, kept, strict=True)]
+    else:
+        keys = seqs
+    devs = list(map(_get_device, kept))
+    tss = list(map(_get_ts, kept))
+    idents = list(zip(devs, tss, keys, strict=True))
+    if len(set(idents)) < len(idents):  # the same reading twice in one batch
+        seen: set[tuple[str, datetime, int]] = set()
+        keep = []
+        for n, ident in enumerate(idents):
+            if ident not in seen:
+                seen.add(ident)
+                keep.append(n)
+        kept = [kept[n] for n in keep]
+        keys = [keys[n] for n in keep]
+        devs = [devs[n] for n in keep]
+        tss = [tss[n] for n in keep]
+    n = len(kept)
+    tails: list[tuple[Any, ...]] = [(None, None, k) for k in keys]
+    for i, r in enumerate(kept):
+        if r.alarms or r.metrics:
+            tails[i] = (
+                list(r.alarms) if r.alarms else None,
+                Jsonb(dict(r.metrics)) if r.metrics else None,
+                keys[i],
+            )
+    rows = list(map(tuple.__add__, map(_get_head, kept), tails))
+    # Newest by (ts, key) per device: sort the indices (timsort is linear on
+    # the usual in-order batch), the last index per device in a dict wins.
+    order = sorted(range(n), key=list(zip(tss, keys, strict=True)).__getitem__)
+    newest = dict(zip(map(devs.__getitem__, order), order, strict=True))
+    rxs = list(map(_get_received, kept))
     received: dict[str, datetime] = {}
-    buckets: set[tuple[str, int]] = set()
-    for r in readings:
-        seq = r.seq
-        key = seq if seq is not None else dedup_key(r)
-        dev = r.device_id
-        ts = r.ts
-        ident = (dev, ts, key)
-        if ident in seen:
-            continue  # the same reading twice in one batch
-        seen.add(ident)
-        cur = newest.get(dev)
-        if cur is None or ts > cur[0] or (ts == cur[0] and key > cur[1]):
-            newest[dev] = (ts, key, len(rows))
-        rx = r.received_at
-        if rx is not None:
-            got = received.get(dev)
-            if got is None or rx > got:
-                received[dev] = rx
-        buckets.add((dev, int(ts.timestamp()) // 3600))
-        rows.append(_row(r, key))
-        kept.append(r)
-    latest_rows = [(*rows[n[2]], received.get(dev)) for dev, n in newest.items()]
+    if None in rxs:
+        for dev, rx in zip(devs, rxs, strict=True):
+            if rx is not None:
+                got = received.get(dev)
+                if got is None or rx > got:
+                    received[dev] = rx
+    else:
+        by_rx = sorted(range(n), key=rxs.__getitem__)
+        received = dict(zip(map(devs.__getitem__, by_rx), map(rxs.__getitem__, by_rx), strict=True))
+    epochs = np.fromiter(map(datetime.timestamp, tss), dtype=np.float64, count=n)
+    hours = (epochs // 3600).astype(np.int64).tolist()
+    buckets = set(zip(devs, hours, strict=True))
+    latest_rows = [(*rows[i], received.get(dev)) for dev, i in newest.items()]
     return _Batch(
         readings=tuple(kept),
         rows=rows,
@@ -330,37 +376,6 @@ def _prepare(readings: Sequence[Reading]) -> _Batch:
         latest_devices=tuple(newest),
         buckets_device=tuple(b[0] for b in buckets),
         buckets_hour=tuple(b[1] for b in buckets),
-    )
-
-
-def _row(r: Reading, key: int) -> tuple[Any, ...]:
-    return (
-        r.device_id,
-        r.ts,
-        r.received_at,
-        r.seq,
-        r.lat,
-        r.lon,
-        r.alt_m,
-        r.speed_kmh,
-        r.heading_deg,
-        r.hdop,
-        r.sats,
-        r.ignition,
-        r.engine_on,
-        r.engine_hours,
-        r.odometer_km,
-        r.fuel_pct,
-        r.battery_v,
-        r.ext_power,
-        r.tamper,
-        list(r.alarms) if r.alarms else None,
-        Jsonb(dict(r.metrics)) if r.metrics else None,
-        r.source,
-        r.topic,
-        r.message_id,
-        r.late,
-        key,
     )
 
 

@@ -3,7 +3,7 @@
 -- name: readings_copy
 -- Fast path: straight into readings (COPY inserts pages at a time). Runs under a
 -- savepoint; a duplicate key aborts it and the batch takes the staging path.
-COPY readings (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, alarms, metrics, source, topic, message_id, late, dedup_key) FROM STDIN (FORMAT BINARY)
+COPY readings (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key) FROM STDIN (FORMAT BINARY)
 
 -- name: staging_prepare
 -- Per-session staging tables, emptied before each use (TRUNCATE, not DELETE:
@@ -12,7 +12,7 @@ CREATE TEMP TABLE IF NOT EXISTS aw_staging (LIKE readings INCLUDING DEFAULTS);
 TRUNCATE aw_staging;
 
 -- name: staging_copy
-COPY aw_staging (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, alarms, metrics, source, topic, message_id, late, dedup_key) FROM STDIN (FORMAT BINARY)
+COPY aw_staging (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key) FROM STDIN (FORMAT BINARY)
 
 -- name: insert_staged
 -- Duplicate path: insert what is new, skip what is stored; report what went in.
@@ -33,7 +33,7 @@ CREATE TEMP TABLE IF NOT EXISTS aw_latest (LIKE latest_state INCLUDING DEFAULTS)
 TRUNCATE aw_latest;
 
 -- name: latest_copy
-COPY aw_latest (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, alarms, metrics, source, topic, message_id, late, dedup_key, last_received_at) FROM STDIN (FORMAT BINARY)
+COPY aw_latest (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key, last_received_at) FROM STDIN (FORMAT BINARY)
 
 -- name: latest_upsert
 -- aw_latest holds the newest reading of each device in the batch (chosen by the
@@ -260,11 +260,120 @@ ORDER BY device_id, bucket;
 -- name: server_version
 SELECT version();
 
--- name: bench_insert_one
--- Baseline of `assetwatch bench store`: one row per statement.
-INSERT INTO readings (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg,
-                      hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct,
-                      battery_v, ext_power, tamper, source, topic, late, dedup_key)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-        %s, %s)
-ON CONFLICT (device_id, ts, dedup_key) DO NOTHING;
+-- name: bench_insert_one_plain
+-- Baseline of `assetwatch bench store`: one statement per reading through
+-- executemany, doing what the writer does for it: insert unless stored,
+-- bring latest_state forward by event time (receive time always),
+-- mark the reading's hour for the rollups.
+WITH ins AS (
+    INSERT INTO readings (
+        device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
+        ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power,
+        tamper, alarms, metrics, source, topic, message_id, late, dedup_key)
+    VALUES (
+        %(device_id)s, %(ts)s, %(received_at)s, %(seq)s, %(lat)s, %(lon)s, %(alt_m)s,
+        %(speed_kmh)s, %(heading_deg)s, %(hdop)s, %(sats)s, %(ignition)s, %(engine_on)s,
+        %(engine_hours)s, %(odometer_km)s, %(fuel_pct)s, %(battery_v)s, %(ext_power)s,
+        %(tamper)s, %(alarms)s, %(metrics)s, %(source)s, %(topic)s, %(message_id)s, %(late)s,
+        %(dedup_key)s)
+    ON CONFLICT (device_id, ts, dedup_key) DO NOTHING
+    RETURNING device_id, ts
+), latest AS (
+    INSERT INTO latest_state (
+        device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
+        ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power,
+        tamper, alarms, metrics, source, topic, message_id, late, dedup_key, last_received_at)
+    VALUES (
+        %(device_id)s, %(ts)s, %(received_at)s, %(seq)s, %(lat)s, %(lon)s, %(alt_m)s,
+        %(speed_kmh)s, %(heading_deg)s, %(hdop)s, %(sats)s, %(ignition)s, %(engine_on)s,
+        %(engine_hours)s, %(odometer_km)s, %(fuel_pct)s, %(battery_v)s, %(ext_power)s,
+        %(tamper)s, %(alarms)s, %(metrics)s, %(source)s, %(topic)s, %(message_id)s, %(late)s,
+        %(dedup_key)s, %(received_at)s)
+    ON CONFLICT (device_id) DO UPDATE SET
+        ts = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.ts ELSE latest_state.ts END,
+        received_at = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.received_at ELSE latest_state.received_at END,
+        seq = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.seq ELSE latest_state.seq END,
+        lat = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.lat ELSE latest_state.lat END,
+        lon = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.lon ELSE latest_state.lon END,
+        alt_m = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.alt_m ELSE latest_state.alt_m END,
+        speed_kmh = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.speed_kmh ELSE latest_state.speed_kmh END,
+        heading_deg = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.heading_deg ELSE latest_state.heading_deg END,
+        hdop = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.hdop ELSE latest_state.hdop END,
+        sats = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.sats ELSE latest_state.sats END,
+        ignition = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.ignition ELSE latest_state.ignition END,
+        engine_on = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.engine_on ELSE latest_state.engine_on END,
+        engine_hours = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.engine_hours ELSE latest_state.engine_hours END,
+        odometer_km = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.odometer_km ELSE latest_state.odometer_km END,
+        fuel_pct = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.fuel_pct ELSE latest_state.fuel_pct END,
+        battery_v = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.battery_v ELSE latest_state.battery_v END,
+        ext_power = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.ext_power ELSE latest_state.ext_power END,
+        tamper = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.tamper ELSE latest_state.tamper END,
+        alarms = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.alarms ELSE latest_state.alarms END,
+        metrics = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.metrics ELSE latest_state.metrics END,
+        source = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.source ELSE latest_state.source END,
+        topic = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.topic ELSE latest_state.topic END,
+        message_id = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.message_id ELSE latest_state.message_id END,
+        late = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.late ELSE latest_state.late END,
+        dedup_key = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.dedup_key ELSE latest_state.dedup_key END,
+        last_received_at = greatest(latest_state.last_received_at, EXCLUDED.last_received_at)
+)
+INSERT INTO rollup_dirty (device_id, bucket)
+SELECT device_id, to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) FROM ins
+ON CONFLICT DO NOTHING;
+
+-- name: bench_insert_one_timescale
+-- Baseline of `assetwatch bench store`: one statement per reading through
+-- executemany, doing what the writer does for it: insert unless stored,
+-- bring latest_state forward by event time (receive time always) (the
+-- continuous aggregate needs nothing).
+WITH ins AS (
+    INSERT INTO readings (
+        device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
+        ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power,
+        tamper, alarms, metrics, source, topic, message_id, late, dedup_key)
+    VALUES (
+        %(device_id)s, %(ts)s, %(received_at)s, %(seq)s, %(lat)s, %(lon)s, %(alt_m)s,
+        %(speed_kmh)s, %(heading_deg)s, %(hdop)s, %(sats)s, %(ignition)s, %(engine_on)s,
+        %(engine_hours)s, %(odometer_km)s, %(fuel_pct)s, %(battery_v)s, %(ext_power)s,
+        %(tamper)s, %(alarms)s, %(metrics)s, %(source)s, %(topic)s, %(message_id)s, %(late)s,
+        %(dedup_key)s)
+    ON CONFLICT (device_id, ts, dedup_key) DO NOTHING
+    RETURNING device_id, ts
+)
+INSERT INTO latest_state (
+    device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
+    ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power,
+    tamper, alarms, metrics, source, topic, message_id, late, dedup_key, last_received_at)
+VALUES (
+    %(device_id)s, %(ts)s, %(received_at)s, %(seq)s, %(lat)s, %(lon)s, %(alt_m)s,
+    %(speed_kmh)s, %(heading_deg)s, %(hdop)s, %(sats)s, %(ignition)s, %(engine_on)s,
+    %(engine_hours)s, %(odometer_km)s, %(fuel_pct)s, %(battery_v)s, %(ext_power)s,
+    %(tamper)s, %(alarms)s, %(metrics)s, %(source)s, %(topic)s, %(message_id)s, %(late)s,
+    %(dedup_key)s, %(received_at)s)
+ON CONFLICT (device_id) DO UPDATE SET
+    ts = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.ts ELSE latest_state.ts END,
+    received_at = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.received_at ELSE latest_state.received_at END,
+    seq = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.seq ELSE latest_state.seq END,
+    lat = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.lat ELSE latest_state.lat END,
+    lon = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.lon ELSE latest_state.lon END,
+    alt_m = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.alt_m ELSE latest_state.alt_m END,
+    speed_kmh = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.speed_kmh ELSE latest_state.speed_kmh END,
+    heading_deg = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.heading_deg ELSE latest_state.heading_deg END,
+    hdop = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.hdop ELSE latest_state.hdop END,
+    sats = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.sats ELSE latest_state.sats END,
+    ignition = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.ignition ELSE latest_state.ignition END,
+    engine_on = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.engine_on ELSE latest_state.engine_on END,
+    engine_hours = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.engine_hours ELSE latest_state.engine_hours END,
+    odometer_km = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.odometer_km ELSE latest_state.odometer_km END,
+    fuel_pct = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.fuel_pct ELSE latest_state.fuel_pct END,
+    battery_v = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.battery_v ELSE latest_state.battery_v END,
+    ext_power = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.ext_power ELSE latest_state.ext_power END,
+    tamper = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.tamper ELSE latest_state.tamper END,
+    alarms = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.alarms ELSE latest_state.alarms END,
+    metrics = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.metrics ELSE latest_state.metrics END,
+    source = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.source ELSE latest_state.source END,
+    topic = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.topic ELSE latest_state.topic END,
+    message_id = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.message_id ELSE latest_state.message_id END,
+    late = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.late ELSE latest_state.late END,
+    dedup_key = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.dedup_key ELSE latest_state.dedup_key END,
+    last_received_at = greatest(latest_state.last_received_at, EXCLUDED.last_received_at);
