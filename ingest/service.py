@@ -113,7 +113,8 @@ class IngestService:
             ).start()
         self._stop = stop_event
         inbound = self.source.queue
-        get, get_nowait = inbound.get, inbound.get_nowait
+        arrived = self.source.arrived
+        popleft = inbound.popleft
         process = self.pipeline.process
         batcher = self._batcher
         fromtimestamp = datetime.fromtimestamp
@@ -124,29 +125,32 @@ class IngestService:
                 if self._writer_error is not None:
                     raise IngestError("the writer thread failed") from self._writer_error
                 self.registry.maybe_refresh()
-                try:
-                    raw = get(timeout=max(0.001, min(batcher.due_in(), 0.2)))
-                    # Drain what is already queued without per-message timeouts.
-                    while True:
-                        topic, payload, mid, qos, t, gen = raw
-                        msg = Message(
-                            topic.decode("utf-8", "replace"),
-                            payload,
-                            fromtimestamp(t, utc),
-                            mid,
-                            qos,
-                            gen,
-                        )
-                        stats.messages += 1
-                        full = batcher.add(process(msg))
-                        if full is not None:
-                            self._hand_over(full, stop_event)
-                        elif batcher.due_in() <= 0:
-                            break
-                        raw = get_nowait()
-                except queue.Empty:
-                    pass
-                self.metrics.queue_depth.set(inbound.qsize())
+                if not inbound:
+                    # Clear, re-check, wait: the network thread sets the event after
+                    # appending, so no arrival between the check and the wait is lost.
+                    arrived.clear()
+                    if not inbound:
+                        arrived.wait(max(0.001, min(batcher.due_in(), 0.2)))
+                # Drain what is queued (no lock or timeout per message).
+                n = 0
+                while inbound:
+                    topic, payload, mid, qos, t, gen = popleft()
+                    msg = Message(
+                        topic.decode("utf-8", "replace"),
+                        payload,
+                        fromtimestamp(t, utc),
+                        mid,
+                        qos,
+                        gen,
+                    )
+                    n += 1
+                    full = batcher.add(process(msg))
+                    if full is not None:
+                        self._hand_over(full, stop_event)
+                    elif batcher.due_in() <= 0:
+                        break
+                stats.messages += n
+                self.metrics.queue_depth.set(len(inbound))
                 self.metrics.broker_up.set(1 if self.source.connected else 0)
                 if batcher.due_in() <= 0:
                     self._hand_over(batcher.take(), stop_event)
@@ -227,10 +231,9 @@ class IngestService:
                 delay = min(delay * 2, 5.0)
 
     def _after_commit(self, batch: Batch, done: Committed, seconds: float) -> None:
-        ack = self.source.ack
-        for w in batch.works:
-            m = w.message
-            ack(m.mid, m.qos, m.generation)
+        self.source.ack_batch(
+            [(w.message.mid, w.message.qos, w.message.generation) for w in batch.works]
+        )
         m_ = self.metrics
         m_.db_up.set(1)
         s = self.stats

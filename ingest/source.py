@@ -18,14 +18,18 @@ put messages on a bounded queue and count connection generations.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import queue
+import struct
+import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Iterable
 from typing import Any, Final
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -48,6 +52,88 @@ TOPICS: Final = (
 #: What the queue holds: (topic bytes, payload, mid, qos, receive time, generation).
 Raw = tuple[bytes, bytes, int, int, float, int]
 
+_PUBACK: Final = struct.Struct("!BBH")
+_READ_CHUNK: Final = 65536
+_READ_BURST: Final = 1000
+
+
+class _BufferedClient(paho.Client):
+    """paho's client with two costs of its network thread removed (profiled under a backlog).
+
+    * paho reads one packet per ``select()`` and each packet with three
+      ``recv`` calls (1 byte command, 1 byte length, the rest). Here the socket
+      is read in 64 KiB chunks served from a buffer, and :meth:`loop_read`
+      keeps reading packets until the socket and the buffer are both empty,
+      so ``select()`` never waits while bytes sit in the buffer.
+    * :meth:`ack_many` queues the PUBACKs of a committed batch as one write
+      and wakes the network thread once, instead of one socket-pair write and
+      lock round per message as ``Client.ack`` does.
+
+    These override private methods of paho-mqtt 2.x (``_sock_recv``,
+    ``_sock_close``, ``loop_read``'s packet loop, the ``_out_packet`` deque);
+    ``tests/unit/test_ingest_source.py`` checks them against a real broker.
+    """
+
+    _rbuf: bytes = b""
+    _rpos: int = 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        buf, pos = self._rbuf, self._rpos
+        if pos >= len(buf):
+            buf = super()._sock_recv(max(bufsize, _READ_CHUNK))
+            if not buf:
+                return buf  # end of stream: paho reports the lost connection
+            pos = 0
+        end = pos + bufsize
+        if end >= len(buf):
+            self._rbuf, self._rpos = b"", 0
+            return buf[pos:] if pos else buf
+        self._rbuf, self._rpos = buf, end
+        return buf[pos:end]
+
+    def _sock_close(self) -> None:
+        self._rbuf, self._rpos = b"", 0  # never carry bytes over to the next connection
+        super()._sock_close()
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        n = 0
+        while True:
+            if self._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            n += 1
+            # After a burst, let the loop write (acks, pings) once the buffer is
+            # empty: what is left is in the socket, where select() sees it.
+            if n >= _READ_BURST and self._rpos == 0:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def ack_many(self, mids: Iterable[int]) -> None:
+        """Queue the PUBACKs of QoS 1 messages ``mids`` as one packet write."""
+        pack = _PUBACK.pack
+        data = b"".join([pack(paho.PUBACK, 2, mid) for mid in mids])
+        if not data:
+            return
+        # deque.append is atomic: paho's own publish() from other threads relies on it.
+        self._out_packet.append(
+            {
+                "command": paho.PUBACK,
+                "mid": 0,
+                "qos": 1,
+                "pos": 0,
+                "to_process": len(data),
+                "packet": data,
+                "info": None,
+            }
+        )
+        if self._sockpairW is not None:
+            with contextlib.suppress(BlockingIOError):
+                self._sockpairW.send(b"0")
+        self._call_socket_register_write()
+
 
 def subscriptions(settings: Settings) -> list[str]:
     """The topic filters this process subscribes to."""
@@ -62,14 +148,17 @@ class MqttSource:
         self._target = target_from_settings(settings)
         self._settings = settings
         self._receive_max = min(65535, settings.ingest_max_inflight_messages)
-        # Bounded above the broker's limit so put() never has to wait in normal
-        # operation; if it ever does, the network thread pauses (TCP backpressure).
-        self.queue: queue.Queue[Raw] = queue.Queue(maxsize=self._receive_max + 1024)
+        # Filled by the network thread without a lock per message (deque.append is
+        # atomic); bounded by Receive Maximum: the broker never has more than that
+        # many unacknowledged messages out, and these are not acknowledged yet.
+        self.queue: deque[Raw] = deque()
+        #: Set when the queue may have become non-empty (the consumer clears it first).
+        self.arrived = threading.Event()
         self.generation = 0
         self.connected = False
         self.subscribed = False
         cid = client_id or settings.ingest_client_id or f"assetwatch-ingest-{uuid.uuid4().hex[:8]}"
-        self._client = paho.Client(
+        self._client = _BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=cid,
             protocol=paho.MQTTv5,
@@ -81,7 +170,9 @@ class MqttSource:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
-        self._put = self.queue.put
+        self._put = self.queue.append
+        self._arrived_set = self.arrived.set
+        self._arrived_is_set = self.arrived.is_set
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> None:
@@ -123,6 +214,19 @@ class MqttSource:
         if qos and generation == self.generation:
             self._client.ack(mid, qos)
 
+    def ack_batch(self, messages: Iterable[tuple[int, int, int]]) -> None:
+        """:meth:`ack` for many ``(mid, qos, generation)`` at once: one write for all."""
+        gen = self.generation
+        ones: list[int] = []
+        for mid, qos, g in messages:
+            if g != gen or not qos:
+                continue
+            if qos == 1:
+                ones.append(mid)
+            else:
+                self._client.ack(mid, qos)
+        self._client.ack_many(ones)
+
     # -- paho callbacks (network thread: enqueue and count only) -------------------
     def _on_connect(
         self, client: paho.Client, userdata: Any, flags: Any, rc: ReasonCode, props: Any
@@ -149,3 +253,5 @@ class MqttSource:
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         self._put((msg._topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), self.generation))
+        if not self._arrived_is_set():
+            self._arrived_set()
