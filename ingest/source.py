@@ -71,7 +71,7 @@ class _BufferedClient(paho.Client):
 
     These override private methods of paho-mqtt 2.x (``_sock_recv``,
     ``_sock_close``, ``loop_read``'s packet loop, the ``_out_packet`` deque);
-    ``tests/unit/test_ingest_source.py`` checks them against a real broker.
+    ``tests/integration/test_ingest_source.py`` checks them against a real broker.
     """
 
     _rbuf: bytes = b""
