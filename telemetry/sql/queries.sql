@@ -32,6 +32,12 @@ RETURNING device_id, ts, dedup_key;
 CREATE TEMP TABLE IF NOT EXISTS aw_latest (LIKE latest_state INCLUDING DEFAULTS);
 TRUNCATE aw_latest;
 
+-- name: release_latest_prepare
+-- latest_prepare after a successful optimistic COPY, releasing its savepoint.
+RELEASE SAVEPOINT aw_copy;
+CREATE TEMP TABLE IF NOT EXISTS aw_latest (LIKE latest_state INCLUDING DEFAULTS);
+TRUNCATE aw_latest;
+
 -- name: latest_copy
 COPY aw_latest (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key, last_received_at) FROM STDIN (FORMAT BINARY)
 
