@@ -250,6 +250,82 @@ def ingest_drain(
     return {"rate": _rate(first, at_first, last, readings), "seconds": last - first}
 
 
+def _shared_worker(
+    settings: Settings, client_id: str, built: Any, go: Any, stop: Any, ready: Any
+) -> None:
+    """One ingest process of the shared-subscription pair (runs in a spawned child).
+
+    It waits for ``go`` after the imports, so the processes connect together.
+    """
+    service = IngestService(settings, client_id=client_id)
+    built.set()
+    go.wait()
+    ready_t = threading.Event()
+    stop_t = threading.Event()
+
+    def relay() -> None:
+        ready_t.wait()
+        ready.set()
+        stop.wait()
+        stop_t.set()
+
+    threading.Thread(target=relay, daemon=True).start()
+    service.run(stop_t, ready_t)
+
+
+@contextmanager
+def shared_ingest_processes(
+    settings: Settings, client_ids: list[str], *, wait_ready: bool = True
+) -> Iterator[None]:
+    """``len(client_ids)`` ingest processes in one MQTT shared-subscription group.
+
+    Yields once all are up (``wait_ready``: subscribed; else: told to connect).
+    """
+    ctx = multiprocessing.get_context("spawn")
+    go, stop = ctx.Event(), ctx.Event()
+    builts = [ctx.Event() for _ in client_ids]
+    readies = [ctx.Event() for _ in client_ids]
+    procs = [
+        ctx.Process(target=_shared_worker, args=(settings, cid, b, go, stop, r), daemon=True)
+        for cid, b, r in zip(client_ids, builts, readies, strict=True)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        for b in builts:  # imports done, service built: connect together
+            if not b.wait(120):
+                raise click.ClickException("a shared-subscription ingest process did not start")
+        go.set()
+        for r in readies if wait_ready else ():
+            if not r.wait(60):
+                raise click.ClickException("a shared-subscription ingest process did not subscribe")
+        yield
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(60)
+            if p.is_alive():
+                p.kill()
+
+
+def ingest_drain_shared(
+    settings: Settings, db_url: str, broker_url: str, items: list[Item], workers: int
+) -> dict[str, float]:
+    """Backlog drain by ``workers`` ingest processes sharing ``$share/bench/...``.
+
+    Each process is the normal single-process ingest; the broker splits the
+    backlog between their persistent sessions. Rows are counted in the database.
+    """
+    shared = settings.model_copy(update={"ingest_shared_group": "bench"})
+    cids = [f"bench-shared-{uuid.uuid4().hex[:6]}" for _ in range(workers)]
+    with shared_ingest_processes(shared, cids):
+        pass  # creates the persistent sessions and their shared subscriptions
+    publish(broker_url, items)
+    with shared_ingest_processes(shared, cids, wait_ready=False):
+        first, at_first, last = wait_rows(lambda: _count(db_url, "count_readings"), len(items))
+    return {"rate": _rate(first, at_first, last, len(items)), "seconds": last - first}
+
+
 def ingest_live(
     settings: Settings, broker_url: str, items: list[Item], readings: int
 ) -> dict[str, float]:
@@ -520,6 +596,10 @@ def bench_ingest(
 
         step("raw_ceiling", lambda: raw_ceiling(broker.url, single))
         step("ingest_single", lambda: ingest_drain(settings, broker.url, single, messages))
+        step(
+            "ingest_shared_2proc",
+            lambda: ingest_drain_shared(settings, db_url, broker.url, single, 2),
+        )
         if not skip_nodered:
             step("nodered", lambda: nodered_drain(db_url, broker.url, broker_dir, single))
         step("naive", lambda: naive_baseline(db_url, broker.url, single[:naive_n]))
@@ -534,19 +614,25 @@ def bench_ingest(
         step("latency", lambda: ingest_latency(settings, broker.url, paced, latency_rate))
         out["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     ing = out["ingest_single"]["rate"]
+    two = out["ingest_shared_2proc"]["rate"]
     ratios = {
         "vs_raw_ceiling": ing / out["raw_ceiling"]["rate"],
         "vs_naive": ing / out["naive"]["rate"],
     }
     if "nodered" in out:
         ratios["vs_nodered"] = ing / out["nodered"]["rate"]
+        ratios["2proc_vs_nodered"] = two / out["nodered"]["rate"]
     out["ratios"] = {k: round(v, 2) for k, v in ratios.items()}
     m = out["machine"]
     click.echo(
         f"machine: {m['cpus']} cores, Python {m['python']}, PostgreSQL {m['postgresql']},"
         f" load {m['loadavg_start']} -> {m['loadavg_end']}"
     )
-    click.echo(f"ingest single-reading backlog drain: {ing:,.0f} msgs/s")
+    click.echo(f"ingest single-reading backlog drain, one process: {ing:,.0f} msgs/s")
+    click.echo(
+        "ingest single-reading backlog drain, two processes ($share group):"
+        f" {out['ingest_shared_2proc']['rate']:,.0f} msgs/s"
+    )
     click.echo(f"ingest batched ({per_batch}/msg): {out['ingest_batched']['rate']:,.0f} readings/s")
     click.echo(
         f"ingest live publish: {out['ingest_live']['rate']:,.0f} msgs/s"
