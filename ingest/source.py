@@ -65,6 +65,7 @@ class _BufferedClient(paho.Client):
       is read in 64 KiB chunks served from a buffer, and :meth:`loop_read`
       keeps reading packets until the socket and the buffer are both empty,
       so ``select()`` never waits while bytes sit in the buffer.
+    * ``on_message`` is called directly (no per-filter topic matching, no locks).
     * :meth:`ack_many` queues the PUBACKs of a committed batch as one write
       and wakes the network thread once, instead of one socket-pair write and
       lock round per message as ``Client.ack`` does.
@@ -90,6 +91,14 @@ class _BufferedClient(paho.Client):
             return buf[pos:] if pos else buf
         self._rbuf, self._rpos = buf, end
         return buf[pos:end]
+
+    def _handle_on_message(self, message: paho.MQTTMessage) -> None:
+        # paho matches every topic against its per-filter callbacks (none here:
+        # ``message_callback_add`` is never used), decodes the topic and takes two
+        # locks per message; the ingest's ``on_message`` only appends to a deque.
+        on_message = self.on_message
+        if on_message is not None:
+            on_message(self, self._userdata, message)
 
     def _sock_close(self) -> None:
         self._rbuf, self._rpos = b"", 0  # never carry bytes over to the next connection
