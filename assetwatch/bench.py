@@ -6,10 +6,11 @@ scripts in ``bench/`` call the same functions.
 
 from __future__ import annotations
 
-import importlib
 from typing import Final
 
 import click
+
+from assetwatch.lazy import LazyGroup
 
 BENCHMARKS: Final[dict[str, tuple[str, str]]] = {
     # name: (module:attribute of a click command, one-line help)
@@ -45,27 +46,6 @@ BENCHMARKS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-class _LazyBench(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(BENCHMARKS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        spec = BENCHMARKS.get(cmd_name)
-        if spec is None:
-            return None
-        module_name, attr = spec[0].split(":")
-        cmd = getattr(importlib.import_module(module_name), attr)
-        if not isinstance(cmd, click.Command):
-            raise TypeError(f"{spec[0]} is not a click command")
-        return cmd
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(n, BENCHMARKS[n][1]) for n in self.list_commands(ctx)]
-        if rows:
-            with formatter.section("Benchmarks"):
-                formatter.write_dl(rows)
-
-
-@click.group(cls=_LazyBench)
+@click.group(cls=LazyGroup, lazy_commands=BENCHMARKS, section="Benchmarks")
 def bench() -> None:
     """Run a benchmark; each prints its figures against a same-run baseline."""

@@ -7,13 +7,13 @@ by another's command. Each entry maps a command name to ``module:attribute``.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from typing import Final
 
 import click
 
+from assetwatch.lazy import LazyGroup
 from assetwatch.settings import Settings, load_settings
 
 COMMANDS: Final[dict[str, tuple[str, str]]] = {
@@ -35,29 +35,11 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        spec = COMMANDS.get(cmd_name)
-        if spec is None:
-            return None
-        module_name, attr = spec[0].split(":")
-        cmd = getattr(importlib.import_module(module_name), attr)
-        if not isinstance(cmd, click.Command):
-            raise TypeError(f"{spec[0]} is not a click command")
-        return cmd
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="assetwatch")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
