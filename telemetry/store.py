@@ -13,6 +13,7 @@ nothing from the writer).
 from __future__ import annotations
 
 import hashlib
+import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -413,11 +414,31 @@ def materialize_rollups(conn: Conn, *, now: datetime | None = None) -> None:
         if row and row[0]:
             conn.execute(query("telemetry", "rollup_materialize_all"), {"now": at})
         else:
-            conn.execute(query("telemetry", "cagg_refresh"), {"now": at})
+            _refresh_cagg(conn, at)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"refreshing rollups failed: {exc}") from exc
     except psycopg.Error as exc:
         raise TelemetryError(f"refreshing rollups failed: {exc}") from exc
+
+
+def _refresh_cagg(conn: Conn, at: datetime) -> None:
+    """Refresh the continuous aggregate, waiting out TimescaleDB's own refresh job.
+
+    A refresh overlapping the policy job's window fails with SQLSTATE 55P03
+    ("due to a concurrent refresh"); the job releases it within moments, so a
+    few short retries (autocommit: nothing else to roll back) beat an error.
+    """
+    for attempt in range(_REFRESH_TRIES):
+        try:
+            conn.execute(query("telemetry", "cagg_refresh"), {"now": at})
+            return
+        except psycopg.errors.LockNotAvailable:
+            if attempt == _REFRESH_TRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+_REFRESH_TRIES: Final = 6
 
 
 @dataclass(frozen=True, slots=True)
