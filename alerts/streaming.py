@@ -13,7 +13,6 @@ Use it from ingest with ``ASSETWATCH_INGEST_COMMIT_HOOK=alerts.streaming:commit_
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,9 +20,9 @@ from datetime import timedelta
 from typing import Any
 
 from alerts.context import ContextCache
-from alerts.detectors.base import DeviceContext, Signal
+from alerts.detectors.base import DeviceContext, Signal, frozen_copy, working_copy
 from alerts.detectors.registry import StreamingDetector, streaming_detectors
-from alerts.detectors.state_codec import decode_state, encode_state
+from alerts.detectors.state_codec import decode_state, dumps, encode_state
 from alerts.engine import AlertChange, AlertPolicy, apply_signals
 from alerts.errors import StateDecodeError
 from assetwatch.settings import Settings
@@ -48,20 +47,32 @@ def step_device(
     readings: Sequence[Reading],
     ctx: DeviceContext,
 ) -> tuple[dict[str, Any], list[Signal]]:
-    """Step every detector over one device's readings (sorted here by event time)."""
+    """Step every detector over one device's readings (sorted here by event time).
+
+    Each detector works on one mutable :func:`working_copy` of its state for the
+    whole batch (``evolve`` updates it in place) and the result is frozen once;
+    the states passed in are not mutated.
+    """
     out = dict(states)
     signals: list[Signal] = []
-    ordered = sorted(readings, key=lambda r: r.ts)
+    ordered = sorted(readings, key=_ts) if len(readings) > 1 else readings
     for det in detectors:
         st = out.get(det.kind)
-        if st is None:
-            st = det.initial()
+        st = working_copy(det.initial() if st is None else st)
+        work = type(st)
+        step = det.step
         for r in ordered:
-            st, sigs = det.step(st, r, ctx)
+            st, sigs = step(st, r, ctx)
             if sigs:
                 signals.extend(sigs)
-        out[det.kind] = st
+            if type(st) is not work:  # the detector started a fresh (frozen) state
+                st = working_copy(st)
+        out[det.kind] = frozen_copy(st)
     return out, signals
+
+
+def _ts(r: Reading) -> Any:
+    return r.ts
 
 
 class StreamingHook:
@@ -117,7 +128,7 @@ class StreamingHook:
             )
             signals.extend(sigs)
             doc = {k: encode_state(v) for k, v in states.items()}
-            rows.append((device_id, json.dumps(doc, separators=(",", ":"))))
+            rows.append((device_id, dumps(doc)))
         conn.execute(query("alerts", "state_temp"))
         with conn.cursor() as cur, cur.copy(query("alerts", "state_copy")) as copy:
             for row in rows:

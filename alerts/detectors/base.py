@@ -150,19 +150,77 @@ def level_by_thresholds(
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+#: frozen state class -> its mutable twin, and back.
+_WORK: dict[type, type] = {}
+_FROZEN: dict[type, type] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass's field names, computed once per class."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _copy_into(target: type, obj: object, names: tuple[str, ...]) -> Any:
+    new: Any = object.__new__(target)
+    for n in names:
+        object.__setattr__(new, n, getattr(obj, n))
+    return new
+
+
+def working_copy(obj: S) -> S:
+    """A mutable copy of a frozen state that :func:`evolve` updates in place.
+
+    The streaming hook steps a detector over a device's whole batch on one
+    working copy and freezes it once at the end (:func:`frozen_copy`), instead
+    of building a new frozen state several times per reading. The copy is an
+    instance of a private subclass, so detector code (and ``isinstance``) sees
+    the same type. A working copy is returned as is.
+    """
+    cls = type(obj)
+    if cls in _FROZEN:
+        return obj
+    work = _WORK.get(cls)
+    if work is None:
+        work = type(
+            f"{cls.__name__}Work",
+            (cls,),
+            {"__slots__": (), "__setattr__": object.__setattr__,
+             "__delattr__": object.__delattr__},
+        )  # fmt: skip
+        _WORK[cls], _FROZEN[work] = work, cls
+    return _copy_into(work, obj, field_names(cls))  # type: ignore[no-any-return]
+
+
+def frozen_copy(obj: S) -> S:
+    """The frozen state of a working copy (a frozen state is returned as is)."""
+    cls = _FROZEN.get(type(obj))
+    if cls is None:
+        return obj
+    return _copy_into(cls, obj, field_names(cls))  # type: ignore[no-any-return]
 
 
 def evolve(obj: S, **changes: Any) -> S:
-    """``dataclasses.replace`` for the detectors' frozen state, several times faster.
+    """``dataclasses.replace`` for the detectors' state, several times faster.
 
-    Detectors derive a new state several times per reading; the standard
-    ``replace`` re-validates the class on every call and dominated the hook's
-    cost. Unknown field names are still an error.
+    On a frozen state it builds a new one (the input is never mutated); on a
+    :func:`working_copy` it updates the copy in place and returns it, so a
+    batch costs no allocation per step. Unknown field names are an error.
     """
     cls = type(obj)
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(obj))  # type: ignore[arg-type]
+    if cls in _FROZEN:
+        try:
+            for k, v in changes.items():
+                object.__setattr__(obj, k, v)
+        except AttributeError:
+            names = field_names(cls)
+            raise TypeError(
+                f"{cls.__name__} has no field(s) {sorted(changes.keys() - set(names))}"
+            ) from None
+        return obj
+    names = field_names(cls)
     if not changes.keys() <= set(names):
         raise TypeError(f"{cls.__name__} has no field(s) {sorted(changes.keys() - set(names))}")
     new = object.__new__(cls)

@@ -161,12 +161,12 @@ class Fabrication:
             s = evolve(s, flat_n=1, flat_since=t)
         # replay: only a hash-chosen 1/sample_mod of readings is remembered, so
         # the filters reach back days; a replayed stream hits the same sample.
-        a, b = _dec(s.bloom_a), _dec(s.bloom_b)
         # Only readings that claim operation count: a replay is made up to look
         # like work, while a parked or laid-up terminal's bounded jitter revisits
         # the same few positions by itself.
         sampled = (fp >> 44) % p.sample_mod == 0 and _operating(r)
         if sampled and fp != s.last_fp:
+            a, b = _dec(s.bloom_a), _dec(s.bloom_b)  # only sampled readings touch the filters
             if _has(a, fp) or _has(b, fp):
                 fps = (*s.replay_fps, fp % 65536)[-p.replay_n :]
                 s = evolve(s, replay_run=s.replay_run + 1, replay_fps=fps)

@@ -15,13 +15,14 @@ import numpy as np
 import shapely
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
-from shapely.prepared import PreparedGeometry, prep
 
 from alerts.detectors.base import EARTH_RADIUS_M, ZoneSpec
 
+_KY = math.radians(1.0) * EARTH_RADIUS_M
+
 
 class _LocalZone:
-    __slots__ = ("geom", "kx", "lat0", "lon0", "prepared")
+    __slots__ = ("geom", "kx", "lat0", "lon0")
 
     def __init__(self, geometry: Mapping[str, Any]) -> None:
         raw = shape(geometry)
@@ -32,14 +33,16 @@ class _LocalZone:
         scale = np.array([self.kx, ky])
         origin = np.array([self.lon0, self.lat0])
         self.geom: BaseGeometry = shapely.transform(raw, lambda xy: (xy - origin) * scale)
-        self.prepared: PreparedGeometry = prep(self.geom)
+        shapely.prepare(self.geom)
 
     def distance_outside(self, lat: float, lon: float) -> float:
-        ky = math.radians(1.0) * EARTH_RADIUS_M
-        p = Point((lon - self.lon0) * self.kx, (lat - self.lat0) * ky)
-        if self.prepared.covers(p):
+        x, y = (lon - self.lon0) * self.kx, (lat - self.lat0) * _KY
+        # For a point, "intersects" is "covers" (inside or on the boundary);
+        # the _xy form tests coordinates without building a Point (the common
+        # case, inside the zone, allocates nothing).
+        if shapely.intersects_xy(self.geom, x, y):
             return 0.0
-        return float(self.geom.distance(p))
+        return float(self.geom.distance(Point(x, y)))
 
 
 # zone id -> (the geometry mapping it was built from, its projection). Bounded
