@@ -9,6 +9,8 @@ Both keep their data under a directory the caller chooses.
 from __future__ import annotations
 
 import contextlib
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -70,6 +72,10 @@ def start_broker(data_dir: Path, *, port: int | None = None) -> EmbeddedServer:
             "\n".join(
                 [
                     f"listener {port} 127.0.0.1",
+                    # Started as root, Mosquitto would switch to the `mosquitto` user
+                    # and then fail to save its persistence file in our directory,
+                    # losing every queued message on restart: stay who we are.
+                    f"user {pwd.getpwuid(os.getuid()).pw_name}",
                     "allow_anonymous true",
                     "persistence true",
                     f"persistence_location {data_dir}/",
