@@ -36,6 +36,7 @@ class Publisher:
         qos: int = 1,
         client_id: str | None = None,
         max_inflight: int = 1000,
+        max_backlog: int = 20_000,
     ) -> None:
         if qos not in (0, 1):
             raise PublishError(f"qos must be 0 or 1, got {qos}")
@@ -45,6 +46,10 @@ class Publisher:
             raise PublishError(str(exc)) from exc
         self.settings = settings
         self.qos = qos
+        # paho numbers QoS 1 messages with 16-bit ids and fails a publish whose id
+        # is still unacknowledged ("message queue full"): block instead, so a
+        # publisher paced faster than the broker acknowledges slows down.
+        self.max_backlog = min(max_backlog, 60_000)
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"assetwatch-sim-{uuid.uuid4().hex[:12]}",
@@ -86,6 +91,8 @@ class Publisher:
         self.client.loop_stop()
 
     def publish(self, topic: str, payload: bytes) -> None:
+        if self.qos and self._pending() >= self.max_backlog:
+            self._wait_for_backlog(self.max_backlog // 2)
         info = self.client.publish(topic, payload, qos=self.qos)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise PublishError(f"publish to {topic} failed: {paho.error_string(info.rc)}")
@@ -100,6 +107,15 @@ class Publisher:
                     f"{self._pending()} messages still unacknowledged after {timeout} s"
                 )
             time.sleep(0.01)
+
+    def _wait_for_backlog(self, low: int, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self._pending() > low:
+            if time.monotonic() > deadline:
+                raise PublishError(
+                    f"{self._pending()} messages unacknowledged by the broker for {timeout} s"
+                )
+            time.sleep(0.005)
 
     def _pending(self) -> int:
         return len(getattr(self.client, "_out_messages", ()))
