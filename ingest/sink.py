@@ -94,7 +94,8 @@ class Sink:
         readings = [r for w in works for r in w.readings]
         rejected = [*(r for w in works for r in w.rejected), *extra]
         quarantined = [q for w in works for q in w.quarantined]
-        result = self._writer.write(conn, readings)
+        # The validate stage ran check_reading on every one of them.
+        result = self._writer.write(conn, readings, checked=True)
         if rejected:
             dead_letters(
                 conn,
