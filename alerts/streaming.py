@@ -4,7 +4,7 @@ For each batch the hook locks the batch's devices' rows in ``detector_state``
 (``SELECT ... FOR UPDATE`` in device order, so two ingest workers sharing a
 subscription serialise per device and never deadlock), steps every streaming
 detector over each device's new readings in event-time order, writes the
-resulting alerts, and saves the states back (one COPY + one UPDATE) — all in
+resulting alerts, and saves the states back (one UPDATE over two arrays) — all in
 the ingest's transaction. A rollback discards readings, states and alerts
 together; a restart neither loses nor repeats an alert.
 
@@ -18,6 +18,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+
+import orjson
 
 from alerts.context import ContextCache
 from alerts.detectors.base import DeviceContext, Signal, frozen_copy, working_copy
@@ -91,8 +93,13 @@ class StreamingHook:
         self.contexts = ContextCache(context_ttl_s)
         self.last_changes: list[AlertChange] = []
 
-    def _decode(self, device_id: str, doc: Any) -> dict[str, Any]:
+    def _decode(self, device_id: str, text: Any) -> dict[str, Any]:
         states: dict[str, Any] = {}
+        try:
+            doc = orjson.loads(text) if text is not None else None
+        except orjson.JSONDecodeError as exc:  # jsonb is valid JSON; this is a safety net
+            log.warning("device %s: state unreadable (%s); detectors restart", device_id, exc)
+            return states
         if not isinstance(doc, dict):
             return states
         for kind, data in doc.items():
@@ -129,11 +136,10 @@ class StreamingHook:
             signals.extend(sigs)
             doc = {k: encode_state(v) for k, v in states.items()}
             rows.append((device_id, dumps(doc)))
-        conn.execute(query("alerts", "state_temp"))
-        with conn.cursor() as cur, cur.copy(query("alerts", "state_copy")) as copy:
-            for row in rows:
-                copy.write_row(row)
-        conn.execute(query("alerts", "state_save"))
+        conn.execute(
+            query("alerts", "state_save"),
+            {"device_ids": [r[0] for r in rows], "states": [r[1] for r in rows]},
+        )
         if signals:
             self.last_changes = apply_signals(conn, signals, self.policy)
 

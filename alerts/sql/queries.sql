@@ -120,20 +120,20 @@ SELECT unnest(%(device_ids)s::text[]), '{}'::jsonb
 ON CONFLICT (device_id) DO NOTHING;
 
 -- name: state_lock
-SELECT device_id, state FROM detector_state
+-- The state as text: the hook parses it with orjson (faster than psycopg's json.loads).
+SELECT device_id, state::text FROM detector_state
 WHERE device_id = ANY(%(device_ids)s)
 ORDER BY device_id
 FOR UPDATE;
 
--- name: state_temp
-CREATE TEMP TABLE IF NOT EXISTS aw_state_in (device_id text, state jsonb) ON COMMIT DELETE ROWS;
-
--- name: state_copy
-COPY aw_state_in (device_id, state) FROM STDIN;
-
 -- name: state_save
-UPDATE detector_state d SET state = i.state, updated_at = now()
-FROM aw_state_in i WHERE d.device_id = i.device_id;
+-- All of a batch's states in one statement (two parallel arrays): cheaper than a
+-- temporary table + COPY + UPDATE for a few hundred rows of ~1.5 KB. The arrays
+-- are sent in binary format: quoting JSON text into a text-format array literal
+-- cost ten times the UPDATE itself.
+UPDATE detector_state d SET state = u.state::jsonb, updated_at = now()
+FROM unnest(%(device_ids)b::text[], %(states)b::text[]) AS u(device_id, state)
+WHERE d.device_id = u.device_id;
 
 -- name: device_contexts
 -- What the detectors need to know about each terminal: the asset it is bound to
