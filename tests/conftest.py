@@ -94,10 +94,26 @@ def _drop(admin_url: str, name: str) -> None:
         )
 
 
+def _seal_template(admin_url: str, name: str) -> None:
+    # TimescaleDB's job scheduler keeps a session in every database with the
+    # extension, and CREATE DATABASE ... TEMPLATE refuses a template in use:
+    # forbid new connections and end the ones there are.
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+        )
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+
+
 @pytest.fixture(scope="session")
 def template_db(pg_admin_url: str) -> Iterator[str]:
     """Name of a migrated template database (plain layout unless the server has Timescale)."""
     name = _create_template(pg_admin_url, "aw_tpl", timescale=None)
+    _seal_template(pg_admin_url, name)
     try:
         yield name
     finally:
