@@ -24,10 +24,11 @@ import psycopg
 from ingest.batching import Batch
 from ingest.pipeline import Rejected, Work
 from telemetry.db import Conn
+from telemetry.deadletters import DeadLetter, dead_letters
 from telemetry.errors import DatabaseUnavailable
 from telemetry.model import Reading
 from telemetry.sqlfiles import query
-from telemetry.store import DeadLetter, ReadingWriter, dead_letters
+from telemetry.store import ReadingWriter
 
 log = logging.getLogger(__name__)
 

@@ -3,9 +3,9 @@
 Public API for other packages:
 
 - ``telemetry.store``: :class:`ReadingWriter` (``split``, ``check``, ``write``),
-  :class:`WriteResult`, :class:`Rejected`, :class:`DeadLetter`,
-  :func:`dead_letter`, :func:`dead_letters`, :func:`materialize_rollups`,
-  :func:`dedup_key`;
+  :class:`WriteResult`, :class:`Rejected`, :func:`dedup_key`;
+- ``telemetry.deadletters``: :class:`DeadLetter`, :func:`dead_letter`, :func:`dead_letters`;
+- ``telemetry.rollups``: :func:`materialize_rollups`;
 - ``telemetry.queries``: :func:`latest_states`, :func:`track`,
   :func:`hourly_rollups`, :func:`daily_summary`;
 - ``telemetry.db``: :func:`connect`, :func:`connection`, :func:`open_pool`;
@@ -14,6 +14,7 @@ Public API for other packages:
 
 from __future__ import annotations
 
+from telemetry.deadletters import DeadLetter, dead_letter, dead_letters
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, SchemaError, TelemetryError
 from telemetry.model import Reading, check_reading
 from telemetry.queries import (
@@ -27,16 +28,8 @@ from telemetry.queries import (
     latest_states,
     track,
 )
-from telemetry.store import (
-    DeadLetter,
-    ReadingWriter,
-    Rejected,
-    WriteResult,
-    dead_letter,
-    dead_letters,
-    dedup_key,
-    materialize_rollups,
-)
+from telemetry.rollups import materialize_rollups
+from telemetry.store import ReadingWriter, Rejected, WriteResult, dedup_key
 
 __all__ = [
     "DailySummary",

@@ -13,7 +13,6 @@ nothing from the writer).
 from __future__ import annotations
 
 import hashlib
-import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -64,8 +63,6 @@ _COPY_TYPES: Final = (
     "jsonb",  # metrics
     "int8",  # dedup_key
 )
-
-STAGES: Final = frozenset({"decode", "validate", "identify", "write"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,105 +396,3 @@ def _prepare(readings: Sequence[Reading]) -> _Batch:
         buckets_device=tuple(b[0] for b in buckets),
         buckets_hour=tuple(b[1] for b in buckets),
     )
-
-
-def materialize_rollups(conn: Conn, *, now: datetime | None = None) -> None:
-    """Fold every finished hour into the stored rollups (a refresh).
-
-    Plain layout: materializes dirty buckets whose hour has ended by ``now``
-    (the writer already does so once a device's own event time has passed a
-    bucket, so this matters only for devices that fell silent). TimescaleDB:
-    refreshes the continuous aggregate up to the start of the current hour,
-    which folds late data into materialized buckets; it needs an autocommit
-    connection there, because ``refresh_continuous_aggregate`` cannot run in a
-    transaction. Queries give the same answers before and after; this only
-    moves work from query time to here.
-    """
-    at = now or _utc_now()
-    try:
-        row = conn.execute(query("telemetry", "layout")).fetchone()
-        if row and row[0]:
-            conn.execute(query("telemetry", "rollup_materialize_all"), {"now": at})
-        else:
-            _refresh_cagg(conn, at)
-    except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"refreshing rollups failed: {exc}") from exc
-    except psycopg.Error as exc:
-        raise TelemetryError(f"refreshing rollups failed: {exc}") from exc
-
-
-def _refresh_cagg(conn: Conn, at: datetime) -> None:
-    """Refresh the continuous aggregate, waiting out TimescaleDB's own refresh job.
-
-    A refresh overlapping the policy job's window fails with SQLSTATE 55P03
-    ("due to a concurrent refresh"); the job releases it within moments, so a
-    few short retries (autocommit: nothing else to roll back) beat an error.
-    """
-    for attempt in range(_REFRESH_TRIES):
-        try:
-            conn.execute(query("telemetry", "cagg_refresh"), {"now": at})
-            return
-        except psycopg.errors.LockNotAvailable:
-            if attempt == _REFRESH_TRIES - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
-
-_REFRESH_TRIES: Final = 6
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
-    """A message the pipeline could not store, kept with the reason and the stage."""
-
-    reason: str
-    stage: str
-    payload: bytes | None = None
-    topic: str | None = None
-    device_id: str | None = None
-    received_at: datetime | None = None
-
-
-def dead_letter(conn: Conn, letter: DeadLetter) -> int:
-    """Store one dead letter (in the caller's transaction) and return its id."""
-    _check_stage(letter.stage)
-    try:
-        row = conn.execute(
-            query("telemetry", "dead_letter_insert"),
-            {
-                "received_at": letter.received_at,
-                "topic": letter.topic,
-                "payload": letter.payload,
-                "reason": letter.reason,
-                "stage": letter.stage,
-                "device_id": letter.device_id,
-            },
-        ).fetchone()
-    except psycopg.Error as exc:
-        raise TelemetryError(f"writing a dead letter failed: {exc}") from exc
-    assert row is not None
-    return int(row[0])
-
-
-def dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> int:
-    """Store many dead letters with one COPY (in the caller's transaction)."""
-    if not letters:
-        return 0
-    now = _utc_now()
-    for letter in letters:
-        _check_stage(letter.stage)
-    try:
-        with conn.cursor() as cur, cur.copy(query("telemetry", "dead_letter_copy")) as copy:
-            copy.set_types(["timestamptz", "text", "bytea", "text", "text", "text"])
-            for d in letters:
-                copy.write_row(
-                    (d.received_at or now, d.topic, d.payload, d.reason, d.stage, d.device_id)
-                )
-    except psycopg.Error as exc:
-        raise TelemetryError(f"writing dead letters failed: {exc}") from exc
-    return len(letters)
-
-
-def _check_stage(stage: str) -> None:
-    if stage not in STAGES:
-        raise ValueError(f"dead-letter stage {stage!r} is not one of {sorted(STAGES)}")

@@ -30,8 +30,9 @@ from collateral.document import parse_document
 from collateral.provenance.report import ReportTiming, build_report, verify_report
 from collateral.provenance.synthetic import History, Incidents, generate
 from telemetry.db import database_url
+from telemetry.rollups import materialize_rollups
 from telemetry.schema import migrate
-from telemetry.store import ReadingWriter, materialize_rollups
+from telemetry.store import ReadingWriter
 
 
 @contextmanager

@@ -18,7 +18,8 @@ from collateral import registry
 from collateral.document import parse_document
 from collateral.provenance import build_report, render_html, verify_report
 from collateral.provenance.synthetic import History, Incidents, generate
-from telemetry.store import ReadingWriter, materialize_rollups
+from telemetry.rollups import materialize_rollups
+from telemetry.store import ReadingWriter
 
 pytestmark = pytest.mark.integration
 

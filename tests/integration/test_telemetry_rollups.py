@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from assetwatch.settings import Settings
 from telemetry.model import Reading
 from telemetry.queries import carry_forward, hourly_rollups
-from telemetry.store import ReadingWriter, materialize_rollups
+from telemetry.rollups import materialize_rollups
+from telemetry.store import ReadingWriter
 from tests import telemetry_oracle as oracle
 
 pytestmark = pytest.mark.integration

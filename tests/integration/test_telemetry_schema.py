@@ -51,7 +51,8 @@ def test_db_init_cli_twice(empty_db_url: str) -> None:
 
 def test_status_json_fields(db_url: str) -> None:
     from assetwatch.settings import Settings
-    from telemetry.store import DeadLetter, ReadingWriter, dead_letter
+    from telemetry.deadletters import DeadLetter, dead_letter
+    from telemetry.store import ReadingWriter
     from tests.factories import make_reading
 
     with psycopg.connect(db_url) as conn:

@@ -9,9 +9,10 @@ import psycopg
 import pytest
 
 from assetwatch.settings import Settings
+from telemetry.deadletters import DeadLetter, dead_letter, dead_letters
 from telemetry.errors import ReadingRangeError
 from telemetry.queries import latest_states, track
-from telemetry.store import DeadLetter, ReadingWriter, dead_letter, dead_letters
+from telemetry.store import ReadingWriter
 from tests.factories import T0, make_reading
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,8 @@ import pytest
 from assetwatch.settings import Settings
 from telemetry.policies import apply_policies
 from telemetry.queries import carry_forward, hourly_rollups, latest_states
-from telemetry.store import ReadingWriter, materialize_rollups
+from telemetry.rollups import materialize_rollups
+from telemetry.store import ReadingWriter
 from tests import telemetry_oracle as oracle
 from tests.factories import T0, make_reading
 

@@ -1,0 +1,66 @@
+"""Folding finished hours into the stored hourly rollups (a refresh).
+
+Queries give the same answers before and after a refresh; it only moves work
+from query time to here.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Final
+
+import psycopg
+
+from telemetry.db import Conn
+from telemetry.errors import DatabaseUnavailable, TelemetryError
+from telemetry.sqlfiles import query
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def materialize_rollups(conn: Conn, *, now: datetime | None = None) -> None:
+    """Fold every finished hour into the stored rollups (a refresh).
+
+    Plain layout: materializes dirty buckets whose hour has ended by ``now``
+    (the writer already does so once a device's own event time has passed a
+    bucket, so this matters only for devices that fell silent). TimescaleDB:
+    refreshes the continuous aggregate up to the start of the current hour,
+    which folds late data into materialized buckets; it needs an autocommit
+    connection there, because ``refresh_continuous_aggregate`` cannot run in a
+    transaction. Queries give the same answers before and after; this only
+    moves work from query time to here.
+    """
+    at = now or _utc_now()
+    try:
+        row = conn.execute(query("telemetry", "layout")).fetchone()
+        if row and row[0]:
+            conn.execute(query("telemetry", "rollup_materialize_all"), {"now": at})
+        else:
+            _refresh_cagg(conn, at)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"refreshing rollups failed: {exc}") from exc
+    except psycopg.Error as exc:
+        raise TelemetryError(f"refreshing rollups failed: {exc}") from exc
+
+
+def _refresh_cagg(conn: Conn, at: datetime) -> None:
+    """Refresh the continuous aggregate, waiting out TimescaleDB's own refresh job.
+
+    A refresh overlapping the policy job's window fails with SQLSTATE 55P03
+    ("due to a concurrent refresh"); the job releases it within moments, so a
+    few short retries (autocommit: nothing else to roll back) beat an error.
+    """
+    for attempt in range(_REFRESH_TRIES):
+        try:
+            conn.execute(query("telemetry", "cagg_refresh"), {"now": at})
+            return
+        except psycopg.errors.LockNotAvailable:
+            if attempt == _REFRESH_TRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+_REFRESH_TRIES: Final = 6
