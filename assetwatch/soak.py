@@ -183,6 +183,13 @@ def machine() -> dict[str, Any]:
     default=None,
     help="Stop sampling after this long (the report says completed=false).",
 )
+@click.option(
+    "--ingest-workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 8),
+    help="Ingest processes in one shared-subscription group (each with the streaming detectors).",
+)
 @click.option("--keep", is_flag=True, help="Keep the soak database afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def soak(
@@ -194,6 +201,7 @@ def soak(
     scenario: str,
     out_path: Path | None,
     max_wall_s: float | None,
+    ingest_workers: int,
     keep: bool,
     as_json: bool,
 ) -> None:
@@ -237,9 +245,9 @@ def soak(
         with psycopg.connect(db_url) as conn:
             import_document(conn, load_json(reg.read_text()), actor="soak", allow_conflicts=True)
             conn.commit()
-        for role in ("ingest", "detect", "serve"):
-            procs[role] = _spawn(["run", "--role", role], env, work / f"{role}.log")
-            _wait_ready(work / f"{role}.log")
+        for proc_name, role, role_env in _roles(env, name, ingest_workers):
+            procs[proc_name] = _spawn(["run", "--role", role], role_env, work / f"{proc_name}.log")
+            _wait_ready(work / f"{proc_name}.log")
         t0 = time.monotonic()
         procs["simulator"] = _spawn([*sim_args, "--json"], env, work / "simulator.log")
         broker_pid = _broker_pid(work / "mqtt")
@@ -293,6 +301,7 @@ def soak(
         "days": days,
         "speedup": speedup,
         "scenario": scenario,
+        "ingest_workers": ingest_workers,
         "completed": completed,
         "failure": failure,
         "machine": machine() | {"postgresql": pg_version},
@@ -306,6 +315,25 @@ def soak(
         click.echo(json.dumps(report))
         return
     click.echo(json.dumps(report, indent=2))
+
+
+def _roles(
+    env: dict[str, str], name: str, ingest_workers: int
+) -> list[tuple[str, str, dict[str, str]]]:
+    """(process name, role, environment) of every long-running process.
+
+    Several ingest workers share one subscription group, each with its own
+    client id and so its own persistent session, as docs/deploy.md describes.
+    """
+    out: list[tuple[str, str, dict[str, str]]] = []
+    for n in range(1, ingest_workers + 1):
+        worker_env = dict(env)
+        if ingest_workers > 1:
+            worker_env["ASSETWATCH_INGEST_SHARED_GROUP"] = f"soak-{name}"
+            worker_env["ASSETWATCH_INGEST_CLIENT_ID"] = f"soak-{name}-{n}"
+        out.append(("ingest" if n == 1 else f"ingest-{n}", "ingest", worker_env))
+    out += [("detect", "detect", env), ("serve", "serve", env)]
+    return out
 
 
 def _sampling_done(t0: float, max_wall_s: float | None) -> bool:
