@@ -22,182 +22,25 @@ Mosquitto of the benchmark's own.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import platform
 import statistics
-import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import click
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from assetwatch.cli import settings_of
 from assetwatch.settings import Settings
 from gateway.app import start_in_thread
-from gateway.auth import create_key
+from gateway.bench_feed import Http, feed_latency
+from gateway.bench_seed import bench_database, bench_query, seed
 from telemetry.db import Conn
-from telemetry.schema import migrate
 from telemetry.sqlfiles import query
-
-KINDS = (
-    "zone_exit",
-    "relocation",
-    "moved_while_parked",
-    "idle",
-    "decline",
-    "offline",
-    "tamper",
-    "spoofing",
-    "fabrication",
-    "double_pledge",
-)
-LEVELS = ("red", "orange", "yellow", "watch")
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def _q(name: str) -> Any:
-    return query("gateway", name, "bench.sql")
-
-
-@contextmanager
-def bench_database(settings: Settings) -> Iterator[str]:
-    admin = settings.database_url or "postgresql://postgres@127.0.0.1:5432/postgres"
-    name = f"aw_bench_gateway_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_conninfo(admin, dbname=name)
-    try:
-        with psycopg.connect(url) as conn:
-            migrate(conn)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def seed(url: str, assets: int, alerts: int) -> str:
-    """Registry of ``assets`` equipment assets with a terminal each, their latest state and
-    ``alerts`` alerts; returns an admin API token."""
-    from collateral.document import parse_document
-    from collateral.registry import import_document
-    from telemetry.model import Reading
-    from telemetry.store import ReadingWriter
-
-    borrowers = [
-        {
-            "id": f"B{b:04d}",
-            "name": f"Borrower {b}",
-            "industry": ("logistics", "farming", "fishing", "construction")[b % 4],
-            "region": f"CN-{11 + b % 20}",
-            "officer": f"officer.{b % 12}",
-        }
-        for b in range(max(1, assets // 50))
-    ]
-    nb = len(borrowers)
-    doc = {
-        "format": "assetwatch-registry/1",
-        "borrowers": borrowers,
-        "loans": [
-            {
-                "id": f"L{i:05d}",
-                "borrower_id": f"B{i % nb:04d}",
-                "amount": 100000 + i,
-                "currency": "CNY",
-                "product": ("equipment_loan", "working_capital")[i % 2],
-                "start": "2026-01-01",
-                "end": "2028-01-01",
-                "status": "active",
-            }
-            for i in range(nb * 2)
-        ],
-        "assets": [
-            {
-                "id": f"A{i:05d}",
-                "borrower_id": f"B{i % nb:04d}",
-                "class": "equipment",
-                "name": f"Machine {i}",
-                "identity": {"serial": f"SN{i:06d}"},
-            }
-            for i in range(assets)
-        ],
-        "terminals": [
-            {"device_id": f"D{i:05d}", "protocol": "json", "expected_interval_s": 60}
-            for i in range(assets)
-        ],
-        "bindings": [
-            {
-                "device_id": f"D{i:05d}",
-                "asset_id": f"A{i:05d}",
-                "from": "2026-01-01T00:00:00Z",
-                "by": "bench",
-                "why": "installation",
-            }
-            for i in range(assets)
-        ],
-        "pledges": [
-            {
-                "asset_id": f"A{i:05d}",
-                "loan_id": f"L{(i % nb) * 2:05d}",
-                "from": "2026-01-01T00:00:00Z",
-                "by": "bench",
-                "why": "origination",
-            }
-            for i in range(assets)
-        ],
-    }
-    with psycopg.connect(url) as conn:
-        import_document(conn, parse_document(doc), actor="bench")
-        readings = [
-            Reading(
-                device_id=f"D{i:05d}",
-                ts=T0 + timedelta(seconds=i),
-                seq=1,
-                lat=30 + (i % 100) * 0.05,
-                lon=110 + (i // 100) * 0.05,
-                speed_kmh=0.0,
-                engine_on=False,
-                engine_hours=100.0 + i,
-                source="json",
-            )
-            for i in range(assets)
-        ]
-        ReadingWriter(Settings(database_url=url)).write(conn, readings)
-        with conn.cursor() as cur, cur.copy(_q("copy_alerts")) as copy:
-            for i in range(alerts):
-                asset = i % assets
-                kind = KINDS[(i // assets) % len(KINDS)]
-                level = LEVELS[i % 4]
-                status = ("open", "open", "acknowledged")[i % 3] if i % 10 < 3 else "resolved"
-                seen = T0 + timedelta(seconds=i * 7)
-                copy.write_row(
-                    (
-                        f"A{asset:05d}",
-                        f"D{asset:05d}",
-                        kind,
-                        level,
-                        level,
-                        status,
-                        seen - timedelta(hours=1),
-                        seen,
-                        "{}",
-                    )
-                )
-        conn.execute(_q("analyze"))
-        token = create_key(conn, role="admin", name="bench").token
-        conn.commit()
-    return token
 
 
 def timed(fn: Callable[[], Any], runs: int) -> list[float]:
@@ -216,31 +59,6 @@ def summary(samples: list[float]) -> dict[str, float]:
     return {"median_ms": statistics.median(s) * 1000, "p95_ms": s[int(0.95 * (len(s) - 1))] * 1000}
 
 
-class Http:
-    """One keep-alive HTTP connection with the API key set."""
-
-    def __init__(self, base: str, token: str) -> None:
-        parts = urlsplit(base)
-        self.conn = http.client.HTTPConnection(
-            parts.hostname or "127.0.0.1", parts.port, timeout=30
-        )
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str) -> bytes:
-        try:
-            self.conn.request("GET", path, headers=self.headers)
-            resp = self.conn.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionError):
-            # The server closes idle keep-alive connections; open a new one once.
-            self.conn.close()
-            self.conn.request("GET", path, headers=self.headers)
-            resp = self.conn.getresponse()
-        body = resp.read()
-        if resp.status != 200:
-            raise click.ClickException(f"GET {path} -> {resp.status}: {body[:200]!r}")
-        return body
-
-
 def naive_latest(url: str, assets: int) -> float:
     with psycopg.connect(url) as conn:
         t = time.perf_counter()
@@ -253,7 +71,7 @@ def via_latest_states(conn: Conn) -> bytes:
     """The latest-state answer built from telemetry.queries objects, serialised in Python."""
     from telemetry.queries import latest_states
 
-    bound: dict[str, str] = dict(conn.execute(_q("active_bindings")).fetchall())
+    bound: dict[str, str] = dict(conn.execute(bench_query("active_bindings")).fetchall())
     out = []
     for device_id, st in latest_states(conn).items():
         r = st.reading
@@ -315,7 +133,7 @@ def machine(url: str) -> str:
     from telemetry.schema import timescaledb_version
 
     with psycopg.connect(url) as conn:
-        row = conn.execute(_q("server_version")).fetchone()
+        row = conn.execute(bench_query("server_version")).fetchone()
         ts = timescaledb_version(conn)
     layout = f"TimescaleDB {ts}" if ts else "plain, no TimescaleDB"
     return (
@@ -323,129 +141,6 @@ def machine(url: str) -> str:
         f"PostgreSQL {row[0] if row else '?'} ({layout}), "
         f"load average {os.getloadavg()[0]:.1f} (other work on the machine)"
     )
-
-
-class SseClient(threading.Thread):
-    """Reads ``/api/feed/alerts``; records when each asset's first alert event arrived.
-
-    A seeded asset may already hold an open tamper alert: the reading then
-    updates it (``recurred``/``escalated``) instead of raising a new one.
-    """
-
-    def __init__(self, base: str, token: str) -> None:
-        super().__init__(daemon=True)
-        parts = urlsplit(base)
-        self.conn = http.client.HTTPConnection(
-            parts.hostname or "127.0.0.1", parts.port, timeout=60
-        )
-        self.token = token
-        self.seen: dict[str, float] = {}
-        self.ready = threading.Event()
-        self.error: Exception | None = None
-
-    def run(self) -> None:
-        self.conn.request(
-            "GET", "/api/feed/alerts?wait_s=120", headers={"Authorization": f"Bearer {self.token}"}
-        )
-        resp = self.conn.getresponse()
-        self.ready.set()
-        event = ""
-        while True:
-            line = resp.readline()
-            if not line:
-                return
-            text = line.decode().rstrip("\r\n")
-            if text.startswith("event: "):
-                event = text[7:]
-            elif text.startswith("data: ") and event in ("raised", "recurred", "escalated"):
-                self.seen.setdefault(json.loads(text[6:])["asset_id"], time.perf_counter())
-
-
-class Poller(threading.Thread):
-    """Baseline: asks ``GET /api/alerts`` once a second, as a page without a live feed would."""
-
-    def __init__(self, base: str, token: str, since: datetime, stop: threading.Event) -> None:
-        super().__init__(daemon=True)
-        self.http = Http(base, token)
-        self.path = f"/api/alerts?kind=tamper&since={since.isoformat().replace('+00:00', 'Z')}"
-        self.seen: dict[str, float] = {}
-        self.stop = stop
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            now = time.perf_counter()
-            for item in json.loads(self.http.get(self.path))["items"]:
-                self.seen.setdefault(item["asset_id"], now)
-            self.stop.wait(1.0)
-
-
-def feed_latency(url: str, base: str, token: str, devices: int) -> dict[str, dict[str, float]]:
-    """Publish a tamper reading per device; time until the SSE client and the poller see it."""
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    from assetwatch.run import with_default_hook
-    from ingest.bench import bench_broker, ingest_running
-    from ingest.service import load_commit_hook
-
-    with bench_broker() as (broker, _):
-        settings = Settings(
-            database_url=url, mqtt_url=broker.url, ingest_commit_hook="alerts.streaming:commit_hook"
-        )
-        hook = load_commit_hook(with_default_hook(settings))
-        with ingest_running(settings, f"bench-gw-{uuid.uuid4().hex[:6]}", commit_hook=hook):
-            sse = SseClient(base, token)
-            sse.start()
-            sse.ready.wait(10)
-            stop = threading.Event()
-            poller = Poller(base, token, datetime.now(UTC) - timedelta(minutes=5), stop)
-            poller.start()
-            pub = paho.Client(
-                CallbackAPIVersion.VERSION2, client_id=f"bench-{uuid.uuid4().hex[:6]}"
-            )
-            host, port = broker.url.removeprefix("mqtt://").split(":")
-            pub.connect(host, int(port))
-            pub.loop_start()
-            published: dict[str, float] = {}
-            # Assets whose seeded tamper alert is resolved, so the reading raises a new one
-            # (an alert still open is only updated, which is not a feed event).
-            chosen = [10 * k + 5 for k in range(devices)]
-            for i in chosen:
-                reading = {
-                    "ts": datetime.now(UTC).isoformat(),
-                    "lat": 30.0,
-                    "lon": 110.0,
-                    "tamper": True,
-                    "ext_power": False,
-                    "alarms": ["case_opened"],
-                }
-                published[f"A{i:05d}"] = time.perf_counter()
-                pub.publish(
-                    f"assetwatch/D{i:05d}/telemetry", json.dumps(reading), qos=1
-                ).wait_for_publish()
-                time.sleep(0.5)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and (
-                len(sse.seen) < devices or len(poller.seen) < devices
-            ):
-                time.sleep(0.1)
-            stop.set()
-            pub.loop_stop()
-            pub.disconnect()
-
-    def lat(seen: dict[str, float]) -> dict[str, float]:
-        got = [seen[a] - t for a, t in published.items() if a in seen]
-        if not got:
-            return {"received": 0.0}
-        return {
-            "received": float(len(got)),
-            "median_ms": statistics.median(got) * 1000,
-            "max_ms": max(got) * 1000,
-        }
-
-    if sse.error is not None:
-        raise click.ClickException(f"the SSE client failed: {sse.error!r}")
-    return {"sse": lat(sse.seen), "poll_1s": lat(poller.seen)}
 
 
 @click.command("gateway")
@@ -500,8 +195,8 @@ def bench_gateway(
                         runs,
                     )
                 )
-                conn.execute(_q("disable_index_scans"))
-                conn.execute(_q("disable_bitmap_scans"))
+                conn.execute(bench_query("disable_index_scans"))
+                conn.execute(bench_query("disable_bitmap_scans"))
                 noindex = summary(
                     timed(
                         lambda: conn.execute(query("gateway", "alerts_page"), params).fetchall(),
