@@ -19,7 +19,7 @@ import numpy as np
 
 from collateral.canonical import canonical_json, sha256_hex
 from collateral.errors import ProvenanceError
-from collateral.provenance import figures, findings
+from collateral.provenance import assessment, figures, findings
 from collateral.provenance.evidence import changed_hours, recomputed_evidence, sealed_evidence
 from collateral.provenance.findings import iso
 from collateral.provenance.inputs import ProvenanceInputs, Window, load_inputs
@@ -77,8 +77,8 @@ def build_body(
         }
         for m in evidence_mismatches[:20]
     ]
-    cons = findings.consistency(inp, tl, ops)
-    verdict = findings.verdict(inp, cov, cons, found, ops)
+    cons = assessment.consistency(inp, tl, ops)
+    verdict = assessment.verdict(inp, cov, cons, found, ops)
     daily = ops.pop("_daily", None)
     days = []
     if daily is not None:
