@@ -29,8 +29,9 @@ from __future__ import annotations
 from simulators.engine import SimMessage
 from simulators.errors import PublishError, ScenarioError, SimulatorError
 from simulators.fixes import Fix
-from simulators.fleet import CLASSES, Fleet, parse_fleet_spec
+from simulators.fleet import parse_fleet_spec
 from simulators.incidents import Incident
+from simulators.portfolio import CLASSES, Fleet
 from simulators.scenario import MODES, PRESETS, Noise, Scenario, load_scenario
 from simulators.simulation import SimConfig, Simulation, generate
 

@@ -16,10 +16,10 @@ import random
 from collections.abc import Sequence
 
 from simulators.fixes import Fix, Truth
-from simulators.fleet import Asset, Terminal
 from simulators.geo import offset
 from simulators.incidents import PHYSICAL, Incident
 from simulators.motion import Motion
+from simulators.portfolio import Asset, Terminal
 from simulators.reporting import Reporter
 from simulators.scenario import Noise
 from simulators.timebase import DAY, HOUR, local_hour

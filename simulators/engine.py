@@ -29,7 +29,7 @@ from simulators.codecs.jsonreading import json_batch, json_reading
 from simulators.codecs.jt808 import FrameOptions, encode_batch, encode_heartbeat, encode_location
 from simulators.devices import Device
 from simulators.fixes import Fix
-from simulators.fleet import Terminal
+from simulators.portfolio import Terminal
 from simulators.scenario import Noise
 from simulators.timebase import DAY, HOUR, to_datetime
 

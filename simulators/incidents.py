@@ -18,8 +18,8 @@ from __future__ import annotations
 import random
 from typing import Any, Final
 
-from simulators.fleet import Asset, Fleet, Site, Terminal
 from simulators.geo import polar
+from simulators.portfolio import Asset, Fleet, Site, Terminal
 from simulators.scenario import MODES, TAMPER_CAUSES, IncidentRequest, Scenario
 from simulators.shapes import (
     EXCURSION_SPEED,

@@ -17,9 +17,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from simulators.fleet import Asset, Site
 from simulators.geo import bearing_deg, distance_m, offset
 from simulators.incidents import EXCURSION_SPEED, PHYSICAL, TRAVEL_SPEED, Incident
+from simulators.portfolio import Asset, Site
 from simulators.timebase import DAY, HOUR, local_day_start, local_weekday
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from simulators.codecs.chirpstack import PROFILES
-from simulators.fleet import Asset, Fleet
 from simulators.geo import Box
 from simulators.incidents import IncidentPlan
+from simulators.portfolio import Asset, Fleet
 from simulators.timebase import rfc3339, to_datetime
 
 FORMAT = "assetwatch-registry/1"

@@ -14,8 +14,8 @@ from dataclasses import replace
 from typing import Any, Final
 
 from simulators.catalogue import imo_number, vin_with_check_digit
-from simulators.fleet import Asset, Fleet, Site
 from simulators.geo import Box, distance_m, offset, polar
+from simulators.portfolio import Asset, Fleet, Site
 from simulators.timebase import HOUR, rfc3339
 from simulators.truth import Incident, RegistryExtras
 

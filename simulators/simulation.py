@@ -25,9 +25,10 @@ from typing import Any
 from simulators.devices import Device
 from simulators.engine import Channel, EventLoop, SimMessage
 from simulators.errors import ScenarioError
-from simulators.fleet import Fleet, build_fleet, parse_fleet_spec
+from simulators.fleet import build_fleet, parse_fleet_spec
 from simulators.incidents import Incident, IncidentPlan, by_device, plan_incidents
 from simulators.motion import Motion
+from simulators.portfolio import Fleet
 from simulators.registry import registry_document
 from simulators.scenario import Noise, Scenario, load_scenario
 from simulators.timebase import DAY

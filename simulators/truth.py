@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulators.fleet import Asset
+from simulators.portfolio import Asset
 from simulators.timebase import rfc3339
 
 
