@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from telemetry.db import Conn
 from telemetry.errors import DatabaseUnavailable, TelemetryError
@@ -30,16 +31,32 @@ def materialize_rollups(conn: Conn, *, now: datetime | None = None) -> None:
     refreshes the continuous aggregate up to the start of the current hour,
     which folds late data into materialized buckets; it needs an autocommit
     connection there, because ``refresh_continuous_aggregate`` cannot run in a
-    transaction. Queries give the same answers before and after; this only
-    moves work from query time to here.
+    transaction: pass an autocommit connection, or one with no transaction
+    open (it is switched to autocommit for the call and back); a connection
+    inside a transaction raises :class:`TelemetryError` there (commit first).
+    Queries give the same answers before and after; this only moves work from
+    query time to here.
     """
     at = now or _utc_now()
+    idle = conn.info.transaction_status == TransactionStatus.IDLE
     try:
         row = conn.execute(query("telemetry", "layout")).fetchone()
         if row and row[0]:
             conn.execute(query("telemetry", "rollup_materialize_all"), {"now": at})
-        else:
+        elif conn.autocommit:
             _refresh_cagg(conn, at)
+        elif idle:
+            conn.rollback()  # only the layout query above was in it
+            conn.autocommit = True
+            try:
+                _refresh_cagg(conn, at)
+            finally:
+                conn.autocommit = False
+        else:
+            raise TelemetryError(
+                "refreshing rollups on TimescaleDB cannot run inside a transaction:"
+                " commit first (refresh_continuous_aggregate refuses a transaction block)"
+            )
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"refreshing rollups failed: {exc}") from exc
     except psycopg.Error as exc:

@@ -119,6 +119,7 @@ def test_late_reading_reaches_a_materialized_bucket(
         for m in range(0, 180, 10)
     ]
     writer.write(conn, rs)
+    conn.commit()  # TimescaleDB refreshes its aggregate outside a transaction only
     materialize_rollups(conn, now=T0 + timedelta(days=1))
     conn.commit()
     late = Reading(device_id="late", ts=T0 + timedelta(minutes=15), seq=999, lat=30.1, lon=120.0)

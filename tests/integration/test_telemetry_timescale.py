@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from assetwatch.settings import Settings
+from telemetry.errors import TelemetryError
 from telemetry.policies import apply_policies
 from telemetry.queries import carry_forward, hourly_rollups, latest_states
 from telemetry.rollups import materialize_rollups
@@ -110,3 +111,21 @@ def test_rollups_and_dedup_on_compressed_chunks(conn: Conn, timescale_db_url: st
     conn.commit()
     assert result.duplicates == 5
     assert _one(conn, "SELECT count(*) FROM readings") == 40
+
+
+def test_refresh_needs_no_open_transaction(conn: Conn) -> None:
+    writer = ReadingWriter(Settings())
+    rs = [make_reading(ts=T0 + timedelta(minutes=10 * i), seq=i) for i in range(12)]
+    writer.write(conn, rs)
+    # Inside the caller's transaction TimescaleDB cannot refresh: a clear error.
+    with pytest.raises(TelemetryError, match="commit first"):
+        materialize_rollups(conn, now=T0 + timedelta(days=1))
+    conn.rollback()
+    writer.write(conn, rs)
+    conn.commit()
+    # With no transaction open, a non-autocommit connection works and stays one.
+    materialize_rollups(conn, now=T0 + timedelta(days=1))
+    assert conn.autocommit is False
+    got = hourly_rollups(conn, ["dev-1"], T0, T0 + timedelta(hours=2))
+    assert sum(h.readings for h in got) == 12
+    conn.commit()
