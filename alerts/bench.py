@@ -25,6 +25,7 @@ from alerts.evalrun import scratch_database
 from alerts.windowed import DAYS, evaluate_devices, run_pass
 from assetwatch.cli import settings_of
 from telemetry.db import Conn, database_url
+from telemetry.errors import DatabaseUnavailable
 from telemetry.sqlfiles import query
 
 
@@ -65,7 +66,11 @@ def detect(ctx: click.Context, devices: int, days: int, baseline_sample: int) ->
     """Time one windowed pass over DEVICES terminals with DAYS of hourly rollups."""
     settings = settings_of(ctx)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    with scratch_database(database_url(settings)) as url, psycopg.connect(url) as conn:
+    try:
+        server = database_url(settings)
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(f"{exc}; set it to the server to benchmark on") from exc
+    with scratch_database(server) as url, psycopg.connect(url) as conn:
         t0 = time.perf_counter()
         for name in ("seed_borrower", "seed_assets", "seed_terminals", "seed_bindings"):
             conn.execute(query("alerts", name, "bench.sql"), {"devices": devices, "now": now})
