@@ -101,7 +101,8 @@ def feed_latency(url: str, base: str, token: str, devices: int) -> dict[str, dic
     from paho.mqtt.enums import CallbackAPIVersion
 
     from assetwatch.run import with_default_hook
-    from ingest.bench import bench_broker, ingest_running
+    from ingest.bench import ingest_running
+    from ingest.bench_support import bench_broker
     from ingest.service import load_commit_hook
 
     with bench_broker() as (broker, _):
