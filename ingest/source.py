@@ -25,10 +25,11 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import paho.mqtt.client as paho
+from paho.mqtt.client import time_func
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -65,6 +66,13 @@ class _BufferedClient(paho.Client):
       is read in 64 KiB chunks served from a buffer, and :meth:`loop_read`
       keeps reading packets until the socket and the buffer are both empty,
       so ``select()`` never waits while bytes sit in the buffer.
+    * QoS 0/1 PUBLISH packets that sit whole in the buffer are parsed here
+      (:meth:`_read_publishes`) and handed to ``on_publish_raw`` as
+      ``(topic, payload, mid, qos)``: no ``MQTTMessage``, no MQTT 5
+      ``Properties`` object (the ingest uses none of a PUBLISH's properties,
+      and it never allows topic aliases), no per-packet state dictionary. Any
+      other packet, a PUBLISH cut by the end of the buffer, one that does not
+      parse, or QoS 2 goes through paho's own reader.
     * ``on_message`` is called directly (no per-filter topic matching, no locks).
     * :meth:`ack_many` queues the PUBACKs of a committed batch as one write
       and wakes the network thread once, instead of one socket-pair write and
@@ -77,6 +85,8 @@ class _BufferedClient(paho.Client):
 
     _rbuf: bytes = b""
     _rpos: int = 0
+    #: Called from the network thread for each PUBLISH the fast reader parses.
+    on_publish_raw: Callable[[bytes, bytes, int, int], None] | None = None
 
     def _sock_recv(self, bufsize: int) -> bytes:
         buf, pos = self._rbuf, self._rpos
@@ -109,6 +119,8 @@ class _BufferedClient(paho.Client):
         while True:
             if self._sock is None:
                 return MQTTErrorCode.MQTT_ERR_NO_CONN
+            if self._in_packet["command"] == 0 and self.on_publish_raw is not None:
+                n += self._read_publishes(self.on_publish_raw)
             rc = self._packet_read()
             if rc > 0:
                 return self._loop_rc_handle(rc)
@@ -119,6 +131,67 @@ class _BufferedClient(paho.Client):
             # empty: what is left is in the socket, where select() sees it.
             if n >= _READ_BURST and self._rpos == 0:
                 return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _read_publishes(self, deliver: Callable[[bytes, bytes, int, int], None]) -> int:
+        """Parse the whole QoS 0/1 PUBLISH packets at the head of the buffer; how many.
+
+        Written by hand because it replaces paho's reader for the one packet
+        type that matters here (MQTT 3.1.1 section 3.3, MQTT 5 section 3.3):
+        stops at the first packet it does not fully understand, leaving it to paho.
+        """
+        buf, pos = self._rbuf, self._rpos
+        end = len(buf)
+        v5 = self._protocol == paho.MQTTv5
+        count = 0
+        while pos + 2 <= end:
+            cmd = buf[pos]
+            qos = (cmd >> 1) & 3
+            if cmd & 0xF0 != 0x30 or qos == 2:
+                break
+            i, rem, shift = pos + 1, 0, 0
+            while i < end and shift <= 21:
+                b = buf[i]
+                rem |= (b & 0x7F) << shift
+                shift += 7
+                i += 1
+                if not b & 0x80:
+                    break
+            else:
+                break  # length cut by the buffer's end (or malformed): paho's turn
+            stop = i + rem
+            if stop > end or rem < 2:
+                break
+            p = i + 2 + ((buf[i] << 8) | buf[i + 1])
+            topic = buf[i + 2 : p]
+            mid = 0
+            if qos:
+                mid = (buf[p] << 8) | buf[p + 1] if p + 2 <= stop else 0
+                p += 2
+            if v5:  # skip the properties: a variable byte integer, then that many bytes
+                plen, shift = 0, 0
+                while p < stop and shift <= 21:
+                    b = buf[p]
+                    plen |= (b & 0x7F) << shift
+                    shift += 7
+                    p += 1
+                    if not b & 0x80:
+                        break
+                else:
+                    break
+                p += plen
+            if p > stop or not topic or (qos and not mid):
+                break  # malformed (or a topic alias): paho reports it
+            deliver(topic, buf[p:stop], mid, qos)
+            pos = stop
+            count += 1
+        if count:
+            if pos >= end:
+                self._rbuf, self._rpos = b"", 0
+            else:
+                self._rpos = pos
+            with self._msgtime_mutex:
+                self._last_bytes_received = time_func()
+        return count
 
     def ack_many(self, mids: Iterable[int]) -> None:
         """Queue the PUBACKs of QoS 1 messages ``mids`` as one packet write."""
@@ -178,6 +251,7 @@ class MqttSource:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_publish_raw = self._on_publish_raw
         self._client.on_subscribe = self._on_subscribe
         self._put = self.queue.append
         self._arrived_set = self.arrived.set
@@ -262,5 +336,10 @@ class MqttSource:
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         self._put((msg._topic, bytes(msg.payload), msg.mid, msg.qos, time.time(), self.generation))
+        if not self._arrived_is_set():
+            self._arrived_set()
+
+    def _on_publish_raw(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+        self._put((topic, payload, mid, qos, time.time(), self.generation))
         if not self._arrived_is_set():
             self._arrived_set()
