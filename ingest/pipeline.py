@@ -30,15 +30,18 @@ from ingest.codecs.base import DecodeContext, Decoded, Group
 from ingest.errors import DecodeError, RejectError, ValidationError
 from ingest.registry import RegistryCache
 from telemetry.errors import ReadingRangeError
-from telemetry.model import Reading, check_reading
+from telemetry.model import Reading, check_reading_until
 
 _DEVICE_ID: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _DEV_EUI: Final = re.compile(r"[0-9A-Fa-f]{16}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Message:
-    """One MQTT message as taken from the broker (``mid``/``qos`` for the acknowledgement)."""
+    """One MQTT message as taken from the broker (``mid``/``qos`` for the acknowledgement).
+
+    Not changed after it is built (not declared frozen: see :class:`~telemetry.model.Reading`).
+    """
 
     topic: str
     payload: bytes
@@ -219,15 +222,19 @@ class Pipeline:
         device, fmt = route
         work.device, work.format = device, fmt
         ctx = DecodeContext(
-            topic=msg.topic,
-            topic_device=device,
-            received_at=msg.received_at,
-            late_after=self._late_after,
-            message_id=message_id(msg.payload),
-            profile_for=self._registry.snapshot.profile_for if fmt == "lorawan" else None,
+            msg.topic,
+            device,
+            msg.received_at,
+            self._late_after,
+            message_id(msg.payload),
+            self._registry.snapshot.profile_for if fmt == "lorawan" else None,
         )
-        work.decoded = self._decoders[fmt](msg.payload, ctx)
-        work.readings = [r for g in work.decoded.groups for r in g.readings]
+        decoded = work.decoded = self._decoders[fmt](msg.payload, ctx)
+        groups = decoded.groups
+        if len(groups) == 1:
+            work.readings = list(groups[0].readings)
+        else:
+            work.readings = [r for g in groups for r in g.readings]
         return work
 
     def _route(self, topic: str) -> tuple[str, str] | DecodeError:
@@ -255,13 +262,13 @@ class Pipeline:
 
     def validate(self, work: Work) -> Work:
         """Range and time checks; position quality. Bad readings are dropped, the message kept."""
-        now = self._clock()
         skew = self._skew
+        latest = self._clock() + skew
         good: list[Reading] = []
         bad: list[ReadingRangeError] = []
         for r in work.readings:
             try:
-                check_reading(r, now=now, max_future_skew=skew)
+                check_reading_until(r, latest, skew)
             except ReadingRangeError as exc:
                 bad.append(exc)
                 continue

@@ -45,9 +45,15 @@ ALARMS: Final = frozenset(
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reading:
     """One telemetry reading; only ``device_id`` and ``ts`` are required.
+
+    Treat it as immutable: change a copy with :func:`dataclasses.replace`. It
+    is not declared frozen because a frozen dataclass's ``__init__`` sets every
+    field through ``object.__setattr__``, five times the cost of a plain one,
+    and the ingest builds one per reading (tests check that no stage or
+    detector changes the readings it is given).
 
     ``ts`` is the device's event time (aware, UTC); ``received_at`` is when the
     ingest took it from the broker. ``metrics`` holds class-specific numbers
@@ -124,6 +130,15 @@ def check_reading(r: Reading, *, now: datetime, max_future_skew: timedelta) -> N
     (beyond ``max_future_skew`` of ``now``) or before 2000.
     """
     check_readings((r,), now=now, max_future_skew=max_future_skew)
+
+
+def check_reading_until(r: Reading, latest: datetime, max_future_skew: timedelta) -> None:
+    """:func:`check_reading` with the latest acceptable event time computed by the caller.
+
+    For a caller checking readings one at a time at a high rate (the ingest's
+    validate stage): ``latest`` is ``now + max_future_skew``.
+    """
+    _check(r, latest, max_future_skew)
 
 
 def check_readings(

@@ -45,7 +45,9 @@ class DecodeContext:
     profile_for: ProfileLookup | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# Group and Decoded are built once per message and never changed; they are not
+# declared frozen for the reason given on telemetry.model.Reading (cost per message).
+@dataclass(slots=True)
 class Group:
     """Readings of one terminal, as identified by the payload (not yet resolved)."""
 
@@ -54,7 +56,7 @@ class Group:
     readings: tuple[Reading, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decoded:
     """The result of decoding one message.
 
