@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     ingest_dedupe_window: int = Field(
         default=200_000, ge=0, description="recent reading keys kept in memory for deduplication"
     )
+    ingest_gc_gen0_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="ingest process: allocations between young-generation garbage collections"
+        " (Python's default is 700; 0 keeps it)",
+    )
     ingest_registry_refresh_s: float = Field(
         default=30.0, gt=0, description="how often ingest reloads the terminal registry"
     )
