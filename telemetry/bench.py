@@ -123,6 +123,41 @@ def run_executemany(url: str, rows: list[Reading], batch: int, *, timescale: boo
         return time.perf_counter() - start
 
 
+def run_ceiling(url: str, batch: int) -> tuple[int, float]:
+    """(rows, seconds) of the server's COPY ceiling: ``readings`` as stored, encoded by
+    the server itself, COPYed into a table with the same indexes, one commit per
+    ``batch`` rows. What the writer cannot beat on one connection; no client work."""
+    with psycopg.connect(url) as conn:
+        conn.execute(query("telemetry", "bench_ceiling_table"))
+        conn.commit()
+        with conn.cursor() as cur, cur.copy(query("telemetry", "bench_ceiling_out")) as out:
+            data = b"".join(bytes(chunk) for chunk in out)
+        n = conn.execute("SELECT count(*) FROM readings").fetchone()
+        rows = int(n[0]) if n else 0
+        # The binary COPY stream: 19-byte header, then per row a 2-byte field count
+        # and (4-byte length, value) per field, then a 2-byte trailer.
+        starts = _row_offsets(data, rows)
+        start = time.perf_counter()
+        for i in range(0, rows, batch):
+            with conn.cursor() as cur, cur.copy(query("telemetry", "bench_ceiling_in")) as cp:
+                end = starts[i + batch] if i + batch < rows else len(data) - 2
+                cp.write(data[:19] + data[starts[i] : end] + b"\xff\xff")
+            conn.commit()
+        return rows, time.perf_counter() - start
+
+
+def _row_offsets(data: bytes, rows: int) -> list[int]:
+    offsets, pos = [], 19
+    for _ in range(rows):
+        offsets.append(pos)
+        fields = int.from_bytes(data[pos : pos + 2], "big")
+        pos += 2
+        for _ in range(fields):
+            size = int.from_bytes(data[pos : pos + 4], "big", signed=True)
+            pos += 4 + max(size, 0)
+    return offsets
+
+
 def _params(r: Reading) -> dict[str, Any]:
     return {
         "device_id": r.device_id, "ts": r.ts, "received_at": r.received_at, "seq": r.seq,
@@ -191,6 +226,7 @@ def store(
             if not conn.autocommit:
                 conn.commit()
             t_refresh = time.perf_counter() - start
+        n_ceiling, t_ceiling = run_ceiling(url, size)
     with scratch_database(admin, timescale=timescaledb) as url:
         t_many = run_executemany(url, base, size, timescale=timescaledb)
     figures: dict[str, Any] = {
@@ -205,6 +241,8 @@ def store(
         "executemany_rows_per_s": len(base) / t_many,
         "ratio": (rows / t_writer) / (len(base) / t_many),
         "rollup_refresh_rows_per_s": (rows + len(more)) / t_refresh,
+        "server_copy_ceiling_rows_per_s": n_ceiling / t_ceiling,
+        "writer_vs_ceiling": (rows / t_writer) / (n_ceiling / t_ceiling),
     }
     if as_json:
         click.echo(json.dumps(figures))
@@ -225,6 +263,11 @@ def store(
         f"executemany ({len(base)} rows):     {figures['executemany_rows_per_s']:>10,.0f} rows/s"
     )
     click.echo(f"ratio writer / executemany:     {figures['ratio']:>10.1f}x")
+    click.echo(
+        "server COPY ceiling (no client):"
+        f" {figures['server_copy_ceiling_rows_per_s']:>10,.0f} rows/s"
+        f" (writer at {figures['writer_vs_ceiling']:.2f}x of it)"
+    )
     click.echo(
         f"rollup refresh (all hours):     {figures['rollup_refresh_rows_per_s']:>10,.0f} rows/s"
     )

@@ -383,3 +383,15 @@ ON CONFLICT (device_id) DO UPDATE SET
     late = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.late ELSE latest_state.late END,
     dedup_key = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.dedup_key ELSE latest_state.dedup_key END,
     last_received_at = greatest(latest_state.last_received_at, EXCLUDED.last_received_at);
+
+-- name: bench_ceiling_table
+-- `assetwatch bench store`: the server's own ceiling for this row shape. A
+-- table like readings with the same indexes, filled by a COPY of rows already
+-- encoded (no client work, no dedup check, no latest state, no rollups).
+CREATE TABLE bench_ceiling (LIKE readings INCLUDING ALL);
+
+-- name: bench_ceiling_out
+COPY (SELECT device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key FROM readings) TO STDOUT (FORMAT BINARY)
+
+-- name: bench_ceiling_in
+COPY bench_ceiling (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key) FROM STDIN (FORMAT BINARY)
