@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -65,8 +66,6 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 
 
 def _prefixed(rs: list[Reading], prefix: str) -> list[Reading]:
-    from dataclasses import replace
-
     return [replace(r, device_id=prefix + r.device_id) for r in rs]
 
 
@@ -129,3 +128,31 @@ def test_late_reading_reaches_a_materialized_bucket(
     materialize_rollups(conn, now=T0 + timedelta(days=1))
     conn.commit()
     _check(conn, [*rs, late], ["late"])
+
+
+def test_deleted_and_corrected_readings_leave_the_rollups(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """A correction or a deletion of stored readings reaches materialized hours (both layouts)."""
+    writer = ReadingWriter(Settings())
+    rs = [
+        Reading(device_id="fix", ts=T0 + timedelta(minutes=m), seq=m, lat=30.0, lon=120.0)
+        for m in range(0, 180, 10)
+    ]
+    writer.write(conn, rs)
+    conn.commit()
+    materialize_rollups(conn, now=T0 + timedelta(days=1))
+    conn.commit()
+    conn.execute(
+        "DELETE FROM readings WHERE device_id = 'fix' AND ts < %s", (T0 + timedelta(hours=1),)
+    )
+    conn.execute("UPDATE readings SET speed_kmh = 40 WHERE device_id = 'fix' AND seq = 100")
+    conn.commit()
+    materialize_rollups(conn, now=T0 + timedelta(days=1))
+    conn.commit()
+    kept = [
+        replace(r, speed_kmh=40.0) if r.seq == 100 else r
+        for r in rs
+        if r.ts >= T0 + timedelta(hours=1)
+    ]
+    _check(conn, kept, ["fix"])
