@@ -90,6 +90,7 @@ def run_detect(settings: Settings, stop: threading.Event, ready: threading.Event
     raised, so the supervisor logs it and starts the role again.
     """
     from alerts.windowed import run_pass
+    from telemetry.rollups import materialize_rollups
 
     url = database_url(settings)
     with connect(url, application_name="assetwatch-detect") as conn:
@@ -97,6 +98,9 @@ def run_detect(settings: Settings, stop: threading.Event, ready: threading.Event
         while not stop.is_set():
             try:
                 now = detect_clock(conn, settings)
+                # Fold late data into the stored rollups first (on TimescaleDB this
+                # also forgets the late-data marks the refresh covered).
+                materialize_rollups(conn)
                 report = run_pass(conn, settings, now)
                 conn.commit()
             except Exception:

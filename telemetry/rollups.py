@@ -69,15 +69,21 @@ def _refresh_cagg(conn: Conn, at: datetime) -> None:
     A refresh overlapping the policy job's window fails with SQLSTATE 55P03
     ("due to a concurrent refresh"); the job releases it within moments, so a
     few short retries (autocommit: nothing else to roll back) beat an error.
+
+    The late-data marks the refresh covers are flagged first and forgotten after
+    it (each its own transaction): a mark the writer renews meanwhile (its
+    readings may be newer than the refresh saw) loses the flag and stays.
     """
+    conn.execute(query("telemetry", "rollup_flag_closing"), {"now": at})
     for attempt in range(_REFRESH_TRIES):
         try:
             conn.execute(query("telemetry", "cagg_refresh"), {"now": at})
-            return
+            break
         except psycopg.errors.LockNotAvailable:
             if attempt == _REFRESH_TRIES - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
+    conn.execute(query("telemetry", "rollup_forget_closing"))
 
 
 _REFRESH_TRIES: Final = 6

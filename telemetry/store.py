@@ -234,8 +234,33 @@ class ReadingWriter:
                     )
                 self._maybe_refresh(conn)
             else:
-                cur.execute(query("telemetry", "latest_upsert"))
+                late = self._late_buckets(batch)
+                with conn.pipeline():
+                    cur.execute(query("telemetry", "latest_upsert"))
+                    if late[0]:
+                        cur.execute(
+                            query("telemetry", "rollup_mark_late"),
+                            {"devices": late[0], "hours": late[1]},
+                        )
         return inserted
+
+    def _late_buckets(self, batch: _Batch) -> tuple[list[str], list[int]]:
+        """TimescaleDB: the batch's buckets the refresh policy may have materialized.
+
+        The policy refreshes up to one hour before now (``end_offset``), so a
+        bucket that ended before the previous full hour may be below the
+        aggregate's watermark. Buckets that ended before the current hour are
+        marked (an hour's margin for the database server's clock); newer ones
+        are real-time aggregated anyway, so live data marks nothing.
+        """
+        cutoff = int(self._clock().timestamp() // 3600)  # the current hour, since the epoch
+        devs: list[str] = []
+        hours: list[int] = []
+        for d, h in zip(batch.buckets_device, batch.buckets_hour, strict=True):
+            if h + 1 <= cutoff:
+                devs.append(d)
+                hours.append(h)
+        return devs, hours
 
     def _copy_direct(self, conn: Conn, batch: _Batch) -> tuple[Reading, ...] | None:
         """COPY straight into ``readings`` under a savepoint; None if a row was already stored."""

@@ -171,11 +171,31 @@ RETURNING id;
 COPY dead_letters (received_at, topic, payload, reason, stage, device_id) FROM STDIN
 
 -- name: layout
-SELECT to_regclass('rollup_dirty') IS NOT NULL;
+-- True on the plain layout (its rollup table exists only there).
+SELECT to_regclass('readings_hourly_mat') IS NOT NULL;
+
+-- name: rollup_mark_late
+-- TimescaleDB: the buckets of a batch that the refresh policy may already have
+-- materialized (migration 0003); a mark flagged closing by a refresh in
+-- progress is renewed, so the refresh does not forget it.
+INSERT INTO rollup_dirty (device_id, bucket)
+SELECT u.device_id, to_timestamp(u.hour * 3600)
+FROM unnest(%(devices)s::text[], %(hours)s::bigint[]) AS u (device_id, hour)
+ON CONFLICT (device_id, bucket) DO UPDATE SET closing = false WHERE rollup_dirty.closing;
+
+-- name: rollup_flag_closing
+-- TimescaleDB, before a refresh up to the start of %(now)s's hour: the marks it covers.
+UPDATE rollup_dirty SET closing = true
+WHERE NOT closing AND bucket + INTERVAL '1 hour' <= date_trunc('hour', %(now)s::timestamptz);
+
+-- name: rollup_forget_closing
+-- TimescaleDB, after the refresh: its continuous aggregate holds those buckets now.
+DELETE FROM rollup_dirty WHERE closing;
+
 -- name: cagg_refresh
 -- TimescaleDB: refresh the continuous aggregate up to the start of the current
 -- hour (needs an autocommit connection).
-CALL refresh_continuous_aggregate('readings_hourly', NULL,
+CALL refresh_continuous_aggregate('readings_hourly_cagg', NULL,
                                   date_trunc('hour', %(now)s::timestamptz));
 
 -- name: ts_set_chunk_interval
@@ -211,9 +231,9 @@ SELECT
     (SELECT compression_enabled FROM timescaledb_information.hypertables
       WHERE hypertable_name = 'readings') AS compression,
     (SELECT count(*) FROM timescaledb_information.continuous_aggregates
-      WHERE view_name = 'readings_hourly') AS cagg,
+      WHERE view_name = 'readings_hourly_cagg') AS cagg,
     (SELECT NOT materialized_only FROM timescaledb_information.continuous_aggregates
-      WHERE view_name = 'readings_hourly') AS realtime;
+      WHERE view_name = 'readings_hourly_cagg') AS realtime;
 
 -- name: as_interval
 SELECT %(text)s::interval;
@@ -330,8 +350,8 @@ ON CONFLICT DO NOTHING;
 -- name: bench_insert_one_timescale
 -- Baseline of `assetwatch bench store`: one statement per reading through
 -- executemany, doing what the writer does for it: insert unless stored,
--- bring latest_state forward by event time (receive time always) (the
--- continuous aggregate needs nothing).
+-- bring latest_state forward by event time (receive time always), and mark
+-- an hour the continuous aggregate may already hold (before the current hour).
 WITH ins AS (
     INSERT INTO readings (
         device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
@@ -345,7 +365,7 @@ WITH ins AS (
         %(dedup_key)s)
     ON CONFLICT (device_id, ts, dedup_key) DO NOTHING
     RETURNING device_id, ts
-)
+), latest AS (
 INSERT INTO latest_state (
     device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats,
     ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power,
@@ -382,7 +402,13 @@ ON CONFLICT (device_id) DO UPDATE SET
     message_id = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.message_id ELSE latest_state.message_id END,
     late = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.late ELSE latest_state.late END,
     dedup_key = CASE WHEN (EXCLUDED.ts, EXCLUDED.dedup_key) > (latest_state.ts, latest_state.dedup_key) THEN EXCLUDED.dedup_key ELSE latest_state.dedup_key END,
-    last_received_at = greatest(latest_state.last_received_at, EXCLUDED.last_received_at);
+    last_received_at = greatest(latest_state.last_received_at, EXCLUDED.last_received_at)
+RETURNING 1
+)
+INSERT INTO rollup_dirty (device_id, bucket)
+SELECT device_id, to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) FROM ins
+WHERE ts < date_trunc('hour', now())
+ON CONFLICT (device_id, bucket) DO UPDATE SET closing = false WHERE rollup_dirty.closing;
 
 -- name: bench_ceiling_table
 -- `assetwatch bench store`: the server's own ceiling for this row shape. A

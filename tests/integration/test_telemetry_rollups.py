@@ -102,6 +102,7 @@ def test_rollups_equal_brute_force(
         conn.commit()
     devs = [prefix + "a", prefix + "b"]
     _check(conn, rs, devs)  # open and late buckets computed live
+    conn.commit()  # TimescaleDB refreshes its aggregate outside a transaction only
     materialize_rollups(conn, now=T0 + timedelta(days=1))
     conn.commit()
     _check(conn, rs, devs)  # the same once folded into the table
@@ -125,6 +126,7 @@ def test_late_reading_reaches_a_materialized_bucket(
     writer.write(conn, [late])
     conn.commit()
     _check(conn, [*rs, late], ["late"])
+    conn.commit()
     materialize_rollups(conn, now=T0 + timedelta(days=1))
     conn.commit()
     _check(conn, [*rs, late], ["late"])
