@@ -97,10 +97,11 @@ def run_detect(settings: Settings, stop: threading.Event, ready: threading.Event
         ready.set()
         while not stop.is_set():
             try:
-                now = detect_clock(conn, settings)
                 # Fold late data into the stored rollups first (on TimescaleDB this
-                # also forgets the late-data marks the refresh covered).
+                # also forgets the late-data marks the refresh covered; it needs
+                # the connection outside a transaction, so it comes first).
                 materialize_rollups(conn)
+                now = detect_clock(conn, settings)
                 report = run_pass(conn, settings, now)
                 conn.commit()
             except Exception:

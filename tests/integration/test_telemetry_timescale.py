@@ -129,3 +129,35 @@ def test_refresh_needs_no_open_transaction(conn: Conn) -> None:
     got = hourly_rollups(conn, ["dev-1"], T0, T0 + timedelta(hours=2))
     assert sum(h.readings for h in got) == 12
     conn.commit()
+
+
+def test_detect_role_passes_and_forgets_late_marks(conn: Conn, timescale_db_url: str) -> None:
+    """The detect role refreshes before each pass (outside a transaction) on TimescaleDB."""
+    import threading
+
+    from assetwatch.run import run_detect
+
+    writer = ReadingWriter(Settings())
+    writer.write(conn, [make_reading(ts=T0 + timedelta(minutes=i), seq=i) for i in range(5)])
+    conn.commit()
+    assert _one(conn, "SELECT count(*) FROM rollup_dirty") == 1  # an hour long past: marked
+    settings = Settings(database_url=timescale_db_url, detect_clock="event", detect_interval_s=0.2)
+    stop, ready, failed = threading.Event(), threading.Event(), []
+
+    def role() -> None:
+        try:
+            run_detect(settings, stop, ready)
+        except Exception as exc:  # the role's failure is the test's
+            failed.append(exc)
+
+    thread = threading.Thread(target=role)
+    thread.start()
+    assert ready.wait(30)
+    stop.wait(1.0)  # a few passes
+    stop.set()
+    thread.join(30)
+    assert failed == []
+    conn.commit()
+    assert _one(conn, "SELECT count(*) FROM rollup_dirty") == 0
+    got = hourly_rollups(conn, ["dev-1"], T0, T0 + timedelta(hours=1))
+    assert sum(h.readings for h in got) == 5
