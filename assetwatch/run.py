@@ -90,17 +90,16 @@ def run_detect(settings: Settings, stop: threading.Event, ready: threading.Event
     raised, so the supervisor logs it and starts the role again.
     """
     from alerts.windowed import run_pass
-    from telemetry.rollups import materialize_rollups
+    from telemetry.rollups import refresh_timescale
 
     url = database_url(settings)
     with connect(url, application_name="assetwatch-detect") as conn:
         ready.set()
         while not stop.is_set():
             try:
-                # Fold late data into the stored rollups first (on TimescaleDB this
-                # also forgets the late-data marks the refresh covered; it needs
-                # the connection outside a transaction, so it comes first).
-                materialize_rollups(conn)
+                # TimescaleDB: fold late data into the aggregate and forget the
+                # late-data marks first (outside a transaction, so before any query).
+                refresh_timescale(conn)
                 now = detect_clock(conn, settings)
                 report = run_pass(conn, settings, now)
                 conn.commit()

@@ -63,6 +63,27 @@ def materialize_rollups(conn: Conn, *, now: datetime | None = None) -> None:
         raise TelemetryError(f"refreshing rollups failed: {exc}") from exc
 
 
+def refresh_timescale(conn: Conn, *, now: datetime | None = None) -> bool:
+    """On TimescaleDB, :func:`materialize_rollups` (and True); on the plain layout nothing.
+
+    For a scheduled caller such as the ``detect`` role: on TimescaleDB this is
+    what forgets the late-data marks; the plain layout's writer refreshes on
+    its own, and a second refresher there would only contend with it for the
+    same marks. Call it with no transaction open.
+    """
+    idle = conn.info.transaction_status == TransactionStatus.IDLE
+    try:
+        row = conn.execute(query("telemetry", "layout")).fetchone()
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"reading the layout failed: {exc}") from exc
+    if row and row[0]:
+        return False
+    if idle and not conn.autocommit:
+        conn.rollback()  # only the layout query was in it
+    materialize_rollups(conn, now=now)
+    return True
+
+
 def _refresh_cagg(conn: Conn, at: datetime) -> None:
     """Refresh the continuous aggregate, waiting out TimescaleDB's own refresh job.
 
