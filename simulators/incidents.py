@@ -241,6 +241,7 @@ def _start(
         "replay",
     ):
         # during working hours of a working day, when the move would be noticed
+        drawn = t
         day = local_day_start(t)
         for _ in range(7):
             if not asset.working_days or local_weekday(day + 12 * HOUR) in asset.working_days:
@@ -249,6 +250,10 @@ def _start(
         t = day + rng.uniform(10.0, 12.5) * HOUR
         if t < start:
             t += DAY
+        if t >= start + days * DAY:
+            # No working day left in a short run (a weekend demo): the drawn time
+            # itself, rather than an incident after the end that never happens.
+            t = drawn
     elif req.kind == "idle":
         t = local_day_start(t) + DAY
     return t

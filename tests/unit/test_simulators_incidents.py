@@ -208,3 +208,27 @@ def test_multipath_jumps_carry_a_high_hdop() -> None:
                 assert fix.hdop is not None
                 assert fix.hdop >= 5
     assert far > 0
+
+
+def test_a_weekend_day_still_gets_its_working_hours_incidents() -> None:
+    """A one-day run over a weekend (the demo on a Sunday) keeps its zone exits.
+
+    Moves are scheduled in working hours of a working day; when none is left
+    before the end of a short run, the drawn time is kept rather than an
+    incident after the end that never happens.
+    """
+    from assetwatch.demo import DEFAULT_SCENARIO
+
+    sim = Simulation(
+        SimConfig(
+            fleet="vehicle=3,ship=2,farm=1,equipment=2",
+            days=1,
+            seed=7,
+            scenario=DEFAULT_SCENARIO,
+            start="2026-11-21T15:48:02Z",  # Saturday afternoon to Sunday afternoon
+        )
+    )
+    end = _ts("2026-11-22T15:48:02Z")
+    kinds = {i.kind for i in sim.incidents}
+    assert "zone_exit" in kinds
+    assert all(i.start < end for i in sim.incidents)
