@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from telemetry.model import Reading
 
 EARTH_RADIUS_M: Final = 6_371_008.8
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-S = TypeVar("S")
 
 
 class Level(IntEnum):
@@ -113,6 +112,24 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+_M_PER_DEG: Final = math.radians(1.0) * EARTH_RADIUS_M
+
+
+def farther_than(lat1: float, lon1: float, lat2: float, lon2: float, limit_m: float) -> bool:
+    """``haversine_m(...) > limit_m``, skipping the trigonometry when plainly not.
+
+    The great circle is no longer than the path along the meridian and then
+    along a parallel, which is at most (|dlat| + |dlon|) degrees of a great
+    circle; most consecutive fixes are well within that bound of a threshold.
+    """
+    dlon = abs(lon2 - lon1)
+    if dlon > 180.0:
+        dlon = 360.0 - dlon
+    if (abs(lat2 - lat1) + dlon) * _M_PER_DEG <= limit_m:
+        return False
+    return haversine_m(lat1, lon1, lat2, lon2) > limit_m
+
+
 def good_fix(r: Reading, *, max_hdop: float, min_sats: int) -> bool:
     """A fix good enough for zone and movement decisions (position, hdop, satellites)."""
     if r.lat is None or r.lon is None:
@@ -150,9 +167,6 @@ def level_by_thresholds(
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
-#: frozen state class -> its mutable twin, and back.
-_WORK: dict[type, type] = {}
-_FROZEN: dict[type, type] = {}
 
 
 def field_names(cls: type) -> tuple[str, ...]:
@@ -161,69 +175,3 @@ def field_names(cls: type) -> tuple[str, ...]:
     if names is None:
         names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
     return names
-
-
-def _copy_into(target: type, obj: object, names: tuple[str, ...]) -> Any:
-    new: Any = object.__new__(target)
-    for n in names:
-        object.__setattr__(new, n, getattr(obj, n))
-    return new
-
-
-def working_copy(obj: S) -> S:
-    """A mutable copy of a frozen state that :func:`evolve` updates in place.
-
-    The streaming hook steps a detector over a device's whole batch on one
-    working copy and freezes it once at the end (:func:`frozen_copy`), instead
-    of building a new frozen state several times per reading. The copy is an
-    instance of a private subclass, so detector code (and ``isinstance``) sees
-    the same type. A working copy is returned as is.
-    """
-    cls = type(obj)
-    if cls in _FROZEN:
-        return obj
-    work = _WORK.get(cls)
-    if work is None:
-        work = type(
-            f"{cls.__name__}Work",
-            (cls,),
-            {"__slots__": (), "__setattr__": object.__setattr__,
-             "__delattr__": object.__delattr__},
-        )  # fmt: skip
-        _WORK[cls], _FROZEN[work] = work, cls
-    return _copy_into(work, obj, field_names(cls))  # type: ignore[no-any-return]
-
-
-def frozen_copy(obj: S) -> S:
-    """The frozen state of a working copy (a frozen state is returned as is)."""
-    cls = _FROZEN.get(type(obj))
-    if cls is None:
-        return obj
-    return _copy_into(cls, obj, field_names(cls))  # type: ignore[no-any-return]
-
-
-def evolve(obj: S, **changes: Any) -> S:
-    """``dataclasses.replace`` for the detectors' state, several times faster.
-
-    On a frozen state it builds a new one (the input is never mutated); on a
-    :func:`working_copy` it updates the copy in place and returns it, so a
-    batch costs no allocation per step. Unknown field names are an error.
-    """
-    cls = type(obj)
-    if cls in _FROZEN:
-        try:
-            for k, v in changes.items():
-                object.__setattr__(obj, k, v)
-        except AttributeError:
-            names = field_names(cls)
-            raise TypeError(
-                f"{cls.__name__} has no field(s) {sorted(changes.keys() - set(names))}"
-            ) from None
-        return obj
-    names = field_names(cls)
-    if not changes.keys() <= set(names):
-        raise TypeError(f"{cls.__name__} has no field(s) {sorted(changes.keys() - set(names))}")
-    new = object.__new__(cls)
-    for n in names:
-        object.__setattr__(new, n, changes[n] if n in changes else getattr(obj, n))
-    return new

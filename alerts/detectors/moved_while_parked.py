@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alerts.detectors.base import (
@@ -27,9 +28,7 @@ from alerts.detectors.base import (
     Level,
     Signal,
     epoch,
-    evolve,
     from_epoch,
-    good_fix,
     haversine_m,
     level_by_thresholds,
     reading_evidence,
@@ -91,56 +90,77 @@ class MovedWhileParked:
     def step(
         self, state: MovedWhileParkedState, r: Reading, ctx: DeviceContext
     ) -> tuple[MovedWhileParkedState, list[Signal]]:
+        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
+
+    def step_batch(
+        self,
+        state: MovedWhileParkedState,
+        rs: Sequence[Reading],
+        ts: Sequence[float],
+        ctx: DeviceContext,
+    ) -> tuple[MovedWhileParkedState, list[Signal]]:
+        if not ctx.stationary:
+            return state, []
         p = self.params
-        if not ctx.stationary or not good_fix(r, max_hdop=p.max_hdop, min_sats=p.min_sats):
-            return state, []
-        assert r.lat is not None
-        assert r.lon is not None
-        t = epoch(r.ts)
-        if t <= state.last_ts:
-            return state, []  # late fixes never move the window (no opinion from them)
-        fix = (round(r.lat, 6), round(r.lon, 6))
-        if state.anchor is None:
-            warm = (*state.warm, fix)
-            if len(warm) < p.warmup_fixes:
-                return evolve(state, last_ts=t, warm=warm), []
-            return evolve(state, last_ts=t, warm=(), anchor=_median_point(warm)), []
+        max_hdop, min_sats, confirm = p.max_hdop, p.min_sats, p.confirm
         size = p.window_slow if ctx.expected_interval_s >= p.slow_interval_s else p.window
-        recent = (*state.recent, fix)[-size:]
-        state = evolve(state, last_ts=t, recent=recent)
-        if len(recent) < size:
-            return state, []
-        anchor = state.anchor
-        assert anchor is not None
-        mlat, mlon = _median_point(recent)
-        disp = haversine_m(anchor[0], anchor[1], mlat, mlon)
         ship = ctx.asset_class == "ship"
         enter_m = p.ship_enter_m if ship else p.enter_m
         leave_m = p.ship_leave_m if ship else p.leave_m
-        if not state.active:
-            if disp < enter_m:
-                return evolve(state, over_n=0, since=None), []
-            start = state.since if state.since is not None else t
-            n = state.over_n + 1
-            if n < p.confirm:
-                return evolve(state, over_n=n, since=start), []
-            level = level_by_thresholds(disp, p.levels_m) or Level.WATCH
-            state = evolve(state, over_n=n, since=start, active=True, level=int(level), last_emit=t)
-            return state, [self._signal(r, ctx, True, level, disp, start, anchor)]
-        since = state.since
-        assert since is not None
-        if disp < leave_m:
-            n = state.under_n + 1
-            if n >= p.confirm:
-                sig = self._signal(r, ctx, False, Level(state.level), disp, since, anchor)
-                return evolve(state, under_n=0, over_n=0, since=None, active=False, level=0), [sig]
-            return evolve(state, under_n=n), []
-        level = max(Level(state.level), level_by_thresholds(disp, p.levels_m) or Level.WATCH)
-        state = evolve(state, under_n=0)
-        if level > state.level or t - state.last_emit >= p.refresh_s:
-            state = evolve(state, level=int(level), last_emit=t)
-            return state, [self._signal(r, ctx, True, level, disp, since, anchor)]
-        return state, []
+        last_ts, warm, anchor, recent = state.last_ts, state.warm, state.anchor, state.recent
+        over_n, under_n, since = state.over_n, state.under_n, state.since
+        active, level, last_emit = state.active, state.level, state.last_emit
+        signals: list[Signal] = []
+        for r, t in zip(rs, ts, strict=True):
+            lat, lon, hdop, sats = r.lat, r.lon, r.hdop, r.sats
+            if lat is None or lon is None:
+                continue
+            if (hdop is not None and hdop > max_hdop) or (sats is not None and sats < min_sats):
+                continue
+            if t <= last_ts:
+                continue  # late fixes never move the window (no opinion from them)
+            last_ts = t
+            fix = (round(lat, 6), round(lon, 6))
+            if anchor is None:
+                warm = (*warm, fix)
+                if len(warm) >= p.warmup_fixes:
+                    anchor, warm = _median_point(warm), ()
+                continue
+            recent = (*recent, fix)[-size:]
+            if len(recent) < size:
+                continue
+            mlat, mlon = _median_point(recent)
+            disp = haversine_m(anchor[0], anchor[1], mlat, mlon)
+            if not active:
+                if disp < enter_m:
+                    over_n, since = 0, None
+                    continue
+                if since is None:
+                    since = t
+                over_n += 1
+                if over_n < confirm:
+                    continue
+                lvl = level_by_thresholds(disp, p.levels_m) or Level.WATCH
+                active, level, last_emit = True, int(lvl), t
+                signals.append(self._signal(r, ctx, True, lvl, disp, since, anchor))
+                continue
+            assert since is not None
+            if disp < leave_m:
+                under_n += 1
+                if under_n >= confirm:
+                    signals.append(self._signal(r, ctx, False, Level(level), disp, since, anchor))
+                    under_n = over_n = level = 0
+                    since, active = None, False
+                continue
+            lvl = max(Level(level), level_by_thresholds(disp, p.levels_m) or Level.WATCH)
+            under_n = 0
+            if lvl > level or t - last_emit >= p.refresh_s:
+                level, last_emit = int(lvl), t
+                signals.append(self._signal(r, ctx, True, lvl, disp, since, anchor))
+        out = MovedWhileParkedState(
+            last_ts, warm, anchor, recent, over_n, under_n, since, active, level, last_emit
+        )
+        return out, signals
 
     def _signal(
         self,

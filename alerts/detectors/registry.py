@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from alerts.detectors.base import DeviceContext, Signal
@@ -25,6 +26,12 @@ class StreamingDetector(Protocol):
     def initial(self) -> Any: ...
 
     def step(self, state: Any, r: Reading, ctx: DeviceContext) -> tuple[Any, list[Signal]]: ...
+
+    def step_batch(
+        self, state: Any, rs: Sequence[Reading], ts: Sequence[float], ctx: DeviceContext
+    ) -> tuple[Any, list[Signal]]:
+        """``step`` folded over ``rs`` (event order; ``ts[i]`` is ``rs[i]``'s epoch seconds)."""
+        ...
 
 
 class WindowedDetector(Protocol):

@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,9 +33,8 @@ from alerts.detectors.base import (
     Level,
     Signal,
     epoch,
-    evolve,
+    farther_than,
     from_epoch,
-    good_fix,
     haversine_m,
     reading_evidence,
 )
@@ -96,97 +96,122 @@ class Spoofing:
     def initial(self) -> SpoofingState:
         return SpoofingState()
 
-    def _anomalies(
-        self, s: SpoofingState, r: Reading, ctx: DeviceContext, t: float
-    ) -> tuple[SpoofingState, list[str]]:
-        p = self.params
-        found: list[str] = []
-        if r.received_at is not None and (r.ts - r.received_at).total_seconds() > p.future_s:
-            found.append("future_ts")
-        if r.engine_hours is not None:
-            if s.eh is not None and r.engine_hours < s.eh - p.engine_back_h:
-                found.append("counter_backwards")
-            s = evolve(s, eh=r.engine_hours)
-        if r.odometer_km is not None:
-            backwards = s.odo is not None and r.odometer_km < s.odo - p.odo_back_km
-            if backwards and "counter_backwards" not in found:
-                found.append("counter_backwards")
-            s = evolve(s, odo=r.odometer_km)
-        if not good_fix(r, max_hdop=p.max_hdop, min_sats=p.min_sats):
-            return s, found
-        assert r.lat is not None
-        assert r.lon is not None
-        here = (r.lat, r.lon)
-        if s.fix is None:
-            return evolve(s, fix=here, fix_ts=t, frozen_odo=r.odometer_km,
-                           frozen_eh=r.engine_hours), found  # fmt: skip
-        vmax = MAX_SPEED_KMH.get(ctx.asset_class, 200.0)
-        if s.jump is not None:
-            origin = s.fix
-            to_jump = haversine_m(s.jump[0], s.jump[1], r.lat, r.lon)
-            to_origin = haversine_m(origin[0], origin[1], r.lat, r.lon)
-            if to_jump < to_origin:
-                found.append("teleport")
-                s = evolve(s, fix=(s.jump[0], s.jump[1]), fix_ts=s.jump[2])
-            s = evolve(s, jump=None)
-        last = s.fix
-        assert last is not None
-        d = haversine_m(last[0], last[1], r.lat, r.lon)
-        dt = t - s.fix_ts
-        if d > p.min_jump_m and (dt <= 0 or d / dt * 3.6 > vmax):
-            return evolve(s, jump=(r.lat, r.lon, t)), found
-        if here == s.fix:
-            s = evolve(s, frozen_n=s.frozen_n + 1, fix_ts=t)
-            odo_moved = (
-                r.odometer_km is not None and s.frozen_odo is not None
-                and r.odometer_km - s.frozen_odo >= p.frozen_odo_km
-            )  # fmt: skip
-            eh_moved = (
-                not ctx.stationary and r.engine_hours is not None and s.frozen_eh is not None
-                and r.engine_hours - s.frozen_eh >= p.frozen_engine_h
-            )  # fmt: skip
-            if s.frozen_n >= p.frozen_n and (odo_moved or eh_moved):
-                found.append("frozen_position")
-            return s, found
-        return evolve(s, fix=here, fix_ts=t, frozen_n=0, frozen_odo=r.odometer_km,
-                       frozen_eh=r.engine_hours), found  # fmt: skip
-
     def step(
         self, state: SpoofingState, r: Reading, ctx: DeviceContext
     ) -> tuple[SpoofingState, list[Signal]]:
+        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
+
+    def step_batch(
+        self,
+        state: SpoofingState,
+        rs: Sequence[Reading],
+        ts: Sequence[float],
+        ctx: DeviceContext,
+    ) -> tuple[SpoofingState, list[Signal]]:
         p = self.params
-        t = epoch(r.ts)
-        if t <= state.last_ts:
-            # Late frames carry no order information for counters or jumps; only
-            # the receive-time check is order-free.
-            late_future = (
-                r.received_at is not None and (r.ts - r.received_at).total_seconds() > p.future_s
-            )
-            if not late_future:
-                return state, []
-            found = ["future_ts"]
-            s = state
-        else:
-            s, found = self._anomalies(evolve(state, last_ts=t), r, ctx, t)
-        if found:
-            seen = tuple(sorted(set(s.seen) | set(found)))
-            since = s.since if s.since is not None else t
-            level = max((_SEVERITY[a] for a in seen), default=Level.WATCH)
-            if len(seen) >= 2:
-                level = Level.RED
-            level = max(level, Level(max(s.level, 1)))
-            s = evolve(s, since=since, last_anomaly=max(t, s.last_anomaly), seen=seen)
-            if not s.active or level > s.level or t - s.last_emit >= p.refresh_s:
-                s = evolve(s, active=True, level=int(level), last_emit=t)
-                return s, [self._signal(r, ctx, True, level, since, seen)]
-            return s, []
-        if s.active and t - s.last_anomaly >= p.clear_s:
-            assert s.since is not None
-            sig = self._signal(r, ctx, False, Level(s.level), s.since, s.seen)
-            return evolve(s, active=False, since=None, level=0, seen=()), [sig]
-        if not s.active and s.since is not None and t - s.last_anomaly >= p.clear_s:
-            s = evolve(s, since=None, seen=())
-        return s, []
+        future_s, max_hdop, min_sats = p.future_s, p.max_hdop, p.min_sats
+        engine_back_h, odo_back_km, min_jump_m = p.engine_back_h, p.odo_back_km, p.min_jump_m
+        clear_s, refresh_s = p.clear_s, p.refresh_s
+        vmax = MAX_SPEED_KMH.get(ctx.asset_class, 200.0)
+        stationary = ctx.stationary
+        s = state
+        last_ts, eh, odo, fix, fix_ts, jump = s.last_ts, s.eh, s.odo, s.fix, s.fix_ts, s.jump
+        frozen_n, frozen_odo, frozen_eh = s.frozen_n, s.frozen_odo, s.frozen_eh
+        active, since, last_anomaly, level = s.active, s.since, s.last_anomaly, s.level
+        last_emit, seen = s.last_emit, s.seen
+        signals: list[Signal] = []
+        for r, t in zip(rs, ts, strict=True):
+            recv = r.received_at
+            future = recv is not None and (r.ts - recv).total_seconds() > future_s
+            found: list[str] = []
+            if t <= last_ts:
+                # Late frames carry no order information for counters or jumps;
+                # only the receive-time check is order-free.
+                if not future:
+                    continue
+                found.append("future_ts")
+            else:
+                last_ts = t
+                if future:
+                    found.append("future_ts")
+                r_eh, r_odo = r.engine_hours, r.odometer_km
+                if r_eh is not None:
+                    if eh is not None and r_eh < eh - engine_back_h:
+                        found.append("counter_backwards")
+                    eh = r_eh
+                if r_odo is not None:
+                    if (
+                        odo is not None
+                        and r_odo < odo - odo_back_km
+                        and ("counter_backwards" not in found)
+                    ):
+                        found.append("counter_backwards")
+                    odo = r_odo
+                lat, lon, hdop, sats = r.lat, r.lon, r.hdop, r.sats
+                good = not (
+                    lat is None or lon is None
+                    or (hdop is not None and hdop > max_hdop)
+                    or (sats is not None and sats < min_sats)
+                )  # fmt: skip
+                if good:
+                    assert lat is not None
+                    assert lon is not None
+                    here = (lat, lon)
+                    if fix is None:
+                        fix, fix_ts, frozen_odo, frozen_eh = here, t, r_odo, r_eh
+                    else:
+                        if jump is not None:
+                            to_jump = haversine_m(jump[0], jump[1], lat, lon)
+                            to_origin = haversine_m(fix[0], fix[1], lat, lon)
+                            if to_jump < to_origin:
+                                found.append("teleport")
+                                fix, fix_ts = (jump[0], jump[1]), jump[2]
+                            jump = None
+                        # A jump: over min_jump_m and faster than the class's maximum.
+                        dt = t - fix_ts
+                        limit = min_jump_m if dt <= 0 else max(min_jump_m, vmax * dt / 3.6)
+                        if farther_than(fix[0], fix[1], lat, lon, limit):
+                            jump = (lat, lon, t)
+                        elif here == fix:
+                            frozen_n += 1
+                            fix_ts = t
+                            odo_moved = (
+                                r_odo is not None and frozen_odo is not None
+                                and r_odo - frozen_odo >= p.frozen_odo_km
+                            )  # fmt: skip
+                            eh_moved = (
+                                not stationary and r_eh is not None and frozen_eh is not None
+                                and r_eh - frozen_eh >= p.frozen_engine_h
+                            )  # fmt: skip
+                            if frozen_n >= p.frozen_n and (odo_moved or eh_moved):
+                                found.append("frozen_position")
+                        else:
+                            fix, fix_ts, frozen_n, frozen_odo, frozen_eh = here, t, 0, r_odo, r_eh
+            if found:
+                if not set(found) <= set(seen):
+                    seen = tuple(sorted(set(seen) | set(found)))
+                if since is None:
+                    since = t
+                lvl = max((_SEVERITY[a] for a in seen), default=Level.WATCH)
+                if len(seen) >= 2:
+                    lvl = Level.RED
+                lvl = max(lvl, Level(max(level, 1)))
+                last_anomaly = max(t, last_anomaly)
+                if not active or lvl > level or t - last_emit >= refresh_s:
+                    active, level, last_emit = True, int(lvl), t
+                    signals.append(self._signal(r, ctx, True, lvl, since, seen))
+                continue
+            if active and t - last_anomaly >= clear_s:
+                assert since is not None
+                signals.append(self._signal(r, ctx, False, Level(level), since, seen))
+                active, since, level, seen = False, None, 0, ()
+            elif not active and since is not None and t - last_anomaly >= clear_s:
+                since, seen = None, ()
+        out = SpoofingState(
+            last_ts, eh, odo, fix, fix_ts, jump, frozen_n, frozen_odo, frozen_eh,
+            active, since, last_anomaly, level, last_emit, seen,
+        )  # fmt: skip
+        return out, signals
 
     def _signal(
         self,

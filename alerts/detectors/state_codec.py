@@ -1,6 +1,6 @@
 """Detector state as JSON: dataclasses of floats, ints, strings and tuples.
 
-States are checkpointed into ``detector_state`` (jsonb) inside the ingest's
+States are checkpointed into ``detector_state`` (JSON text) inside the ingest's
 write transaction, so they must round-trip exactly and stay small (<= 2 KB).
 Encoding is on the ingest's hot path (once per device and detector per batch),
 so field names are looked up once per class and the document is serialised
@@ -34,6 +34,18 @@ def dumps(doc: Any) -> str:
         return orjson.dumps(doc).decode()
     except orjson.JSONEncodeError:  # e.g. an int beyond 64 bits: the slow, general path
         return json.dumps(doc, separators=(",", ":"))
+
+
+def dumps_states(states: dict[str, Any]) -> str:
+    """The checkpoint text of one device's states (kind -> dataclass state).
+
+    orjson serialises the dataclasses itself (fields in order, tuples as
+    arrays), the same document :func:`encode_state` builds, without the dicts.
+    """
+    try:
+        return orjson.dumps(states).decode()
+    except orjson.JSONEncodeError:
+        return dumps({k: encode_state(v) for k, v in states.items()})
 
 
 def _tuplify(value: Any) -> Any:

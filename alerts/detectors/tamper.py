@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,7 +28,6 @@ from alerts.detectors.base import (
     Level,
     Signal,
     epoch,
-    evolve,
     from_epoch,
     reading_evidence,
 )
@@ -103,33 +103,52 @@ class Tamper:
     def step(
         self, state: TamperState, r: Reading, ctx: DeviceContext
     ) -> tuple[TamperState, list[Signal]]:
+        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
+
+    def step_batch(
+        self,
+        state: TamperState,
+        rs: Sequence[Reading],
+        ts: Sequence[float],
+        ctx: DeviceContext,
+    ) -> tuple[TamperState, list[Signal]]:
         p = self.params
-        t = epoch(r.ts)
-        if t <= state.last_ts:
-            return state, []  # late frames: hysteresis counts follow event order only
-        flags = tamper_flags(r)
-        if flags:
-            since = state.since if state.since is not None else t
-            seen = tuple(sorted(set(state.flags) | set(flags)))
-            state = evolve(
-                state, last_ts=t, bad_n=state.bad_n + 1, clean_n=0, since=since, flags=seen
-            )
-            hard = any(f in p.immediate for f in flags)
-            if not state.active and state.bad_n < p.confirm and not hard:
-                return state, []
-            level = max(Level(max(state.level, 1)), self._level(seen, t - since))
-            if not state.active or level > state.level or t - state.last_emit >= p.refresh_s:
-                state = evolve(state, active=True, level=int(level), last_emit=t)
-                return state, [self._signal(r, ctx, True, level, since, seen)]
-            return state, []
-        if not state.active:
-            return evolve(state, last_ts=t, bad_n=0, since=None, flags=()), []
-        state = evolve(state, last_ts=t, clean_n=state.clean_n + 1, bad_n=0)
-        if state.clean_n < p.clear:
-            return state, []
-        assert state.since is not None
-        sig = self._signal(r, ctx, False, Level(state.level), state.since, state.flags)
-        return TamperState(last_ts=t), [sig]
+        confirm, clear, refresh_s, immediate = p.confirm, p.clear, p.refresh_s, p.immediate
+        last_ts, bad_n, clean_n, since = state.last_ts, state.bad_n, state.clean_n, state.since
+        active, level, last_emit, seen = state.active, state.level, state.last_emit, state.flags
+        signals: list[Signal] = []
+        for r, t in zip(rs, ts, strict=True):
+            if t <= last_ts:
+                continue  # late frames: hysteresis counts follow event order only
+            last_ts = t
+            flags = tamper_flags(r) if r.alarms or r.tamper or r.ext_power is False else ()
+            if flags:
+                if since is None:
+                    since = t
+                if not set(flags) <= set(seen):
+                    seen = tuple(sorted(set(seen) | set(flags)))
+                bad_n += 1
+                clean_n = 0
+                if not active and bad_n < confirm and not any(f in immediate for f in flags):
+                    continue
+                lvl = max(Level(max(level, 1)), self._level(seen, t - since))
+                if not active or lvl > level or t - last_emit >= refresh_s:
+                    active, level, last_emit = True, int(lvl), t
+                    signals.append(self._signal(r, ctx, True, lvl, since, seen))
+                continue
+            if not active:
+                bad_n, since, seen = 0, None, ()
+                continue
+            clean_n += 1
+            bad_n = 0
+            if clean_n < clear:
+                continue
+            assert since is not None
+            signals.append(self._signal(r, ctx, False, Level(level), since, seen))
+            bad_n = clean_n = level = 0
+            since, active, last_emit, seen = None, False, 0.0, ()
+        out = TamperState(last_ts, bad_n, clean_n, since, active, level, last_emit, seen)
+        return out, signals
 
     def _signal(
         self,

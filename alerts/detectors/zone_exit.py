@@ -27,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alerts.detectors.base import (
@@ -35,10 +36,8 @@ from alerts.detectors.base import (
     Level,
     Signal,
     epoch,
-    evolve,
+    farther_than,
     from_epoch,
-    good_fix,
-    haversine_m,
     level_by_thresholds,
     reading_evidence,
 )
@@ -105,70 +104,101 @@ class ZoneExit:
     def step(
         self, state: ZoneExitState, r: Reading, ctx: DeviceContext
     ) -> tuple[ZoneExitState, list[Signal]]:
+        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
+
+    def step_batch(
+        self,
+        state: ZoneExitState,
+        rs: Sequence[Reading],
+        ts: Sequence[float],
+        ctx: DeviceContext,
+    ) -> tuple[ZoneExitState, list[Signal]]:
+        zones = ctx.zones
+        if not zones:
+            return state, []
         p = self.params
-        if not ctx.zones or not good_fix(r, max_hdop=p.max_hdop, min_sats=p.min_sats):
-            return state, []
-        assert r.lat is not None
-        assert r.lon is not None
-        t = epoch(r.ts)
-        dist, buffer = distance_outside(ctx.zones, r.lat, r.lon)
-        buffer = max(buffer, p.min_buffer_m)
-        if t <= state.last_ts:
-            # Late fix: it may only postpone an exit (an inside fix inside the
-            # current outside run means the run began later than we thought).
-            if (
-                not state.active
-                and state.outside_since is not None
-                and t >= state.outside_since
-                and dist <= buffer
-            ):
-                return evolve(state, outside_since=state.last_ts, outside_n=1), []
-            return state, []
-        if state.n_good > 0:
-            dt = t - state.good_ts
-            jump = haversine_m(state.good_lat, state.good_lon, r.lat, r.lon)
-            vmax = MAX_SPEED_KMH.get(ctx.asset_class, 200.0)
-            impossible = jump > 250.0 and (dt <= 0 or jump / dt * 3.6 > vmax)
-            if impossible and state.rejects + 1 < p.max_rejects:
-                return evolve(state, last_ts=t, rejects=state.rejects + 1), []
-        state = evolve(
-            state, last_ts=t, good_ts=t, good_lat=r.lat, good_lon=r.lon,
-            n_good=state.n_good + 1, rejects=0,
+        max_hdop, min_sats, min_buffer_m = p.max_hdop, p.min_sats, p.min_buffer_m
+        dwell_s, min_fixes, warmup = p.dwell_s, p.min_fixes, p.warmup_fixes
+        vmax = MAX_SPEED_KMH.get(ctx.asset_class, 200.0)
+        s = state
+        last_ts, good_ts, good_lat, good_lon = s.last_ts, s.good_ts, s.good_lat, s.good_lon
+        n_good, rejects = s.n_good, s.rejects
+        outside_since, outside_n = s.outside_since, s.outside_n
+        inside_since, active, level, max_dist = s.inside_since, s.active, s.level, s.max_dist
+        last_emit = s.last_emit
+        signals: list[Signal] = []
+        for r, t in zip(rs, ts, strict=True):
+            lat, lon, hdop, sats = r.lat, r.lon, r.hdop, r.sats
+            if lat is None or lon is None:
+                continue
+            if (hdop is not None and hdop > max_hdop) or (sats is not None and sats < min_sats):
+                continue
+            dist, buffer = distance_outside(zones, lat, lon)
+            if buffer < min_buffer_m:
+                buffer = min_buffer_m
+            if t <= last_ts:
+                # Late fix: it may only postpone an exit (an inside fix inside the
+                # current outside run means the run began later than we thought).
+                if (
+                    not active
+                    and outside_since is not None
+                    and t >= outside_since
+                    and dist <= buffer
+                ):
+                    outside_since, outside_n = last_ts, 1
+                continue
+            if n_good > 0:
+                # Impossible: over 250 m and faster than the class's maximum speed.
+                dt = t - good_ts
+                limit = 250.0 if dt <= 0 else max(250.0, vmax * dt / 3.6)
+                impossible = farther_than(good_lat, good_lon, lat, lon, limit)
+                if impossible and rejects + 1 < p.max_rejects:
+                    last_ts = t
+                    rejects += 1
+                    continue
+            last_ts = good_ts = t
+            good_lat, good_lon = lat, lon
+            n_good += 1
+            rejects = 0
+            if n_good <= warmup:
+                continue
+            if not active:
+                if dist <= buffer:
+                    outside_since, outside_n = None, 0
+                    continue
+                if outside_since is None:
+                    outside_since = t
+                outside_n += 1
+                if t - outside_since < dwell_s or outside_n < min_fixes:
+                    continue
+                lvl = self._level(dist, t - outside_since)
+                active, level, max_dist, last_emit, inside_since = True, int(lvl), dist, t, None
+                signals.append(self._signal(r, ctx, True, lvl, dist, outside_since, buffer))
+                continue
+            # Active: leave only when back inside the zone proper for return_dwell_s.
+            since = outside_since
+            assert since is not None
+            if dist <= 0.0:
+                if inside_since is None:
+                    inside_since = t
+                if t - inside_since >= p.return_dwell_s:
+                    signals.append(self._signal(r, ctx, False, Level(level), 0.0, since, buffer))
+                    rejects = outside_n = level = 0
+                    outside_since = inside_since = None
+                    active, max_dist, last_emit = False, 0.0, 0.0
+                continue
+            if dist > max_dist:
+                max_dist = dist
+            lvl = max(Level(level), self._level(max_dist, t - since))
+            inside_since = None
+            if lvl > level or t - last_emit >= p.refresh_s:
+                level, last_emit = int(lvl), t
+                signals.append(self._signal(r, ctx, True, lvl, dist, since, buffer))
+        out = ZoneExitState(
+            last_ts, good_ts, good_lat, good_lon, n_good, rejects, outside_since, outside_n,
+            inside_since, active, level, max_dist, last_emit,
         )  # fmt: skip
-        if state.n_good <= p.warmup_fixes:
-            return state, []
-        if not state.active:
-            if dist <= buffer:
-                return evolve(state, outside_since=None, outside_n=0), []
-            start = state.outside_since if state.outside_since is not None else t
-            n = state.outside_n + 1
-            state = evolve(state, outside_since=start, outside_n=n)
-            if t - start < p.dwell_s or n < p.min_fixes:
-                return state, []
-            level = self._level(dist, t - start)
-            state = evolve(
-                state, active=True, level=int(level), max_dist=dist, last_emit=t,
-                inside_since=None,
-            )  # fmt: skip
-            return state, [self._signal(r, ctx, True, level, dist, start, buffer)]
-        # Active: leave only when back inside the zone proper for return_dwell_s.
-        since = state.outside_since
-        assert since is not None
-        if dist <= 0.0:
-            inside = state.inside_since if state.inside_since is not None else t
-            if t - inside >= p.return_dwell_s:
-                sig = self._signal(r, ctx, False, Level(state.level), 0.0, since, buffer)
-                return ZoneExitState(
-                    last_ts=t, good_ts=t, good_lat=r.lat, good_lon=r.lon, n_good=state.n_good
-                ), [sig]
-            return evolve(state, inside_since=inside), []
-        max_dist = max(state.max_dist, dist)
-        level = max(Level(state.level), self._level(max_dist, t - since))
-        state = evolve(state, inside_since=None, max_dist=max_dist)
-        if level > state.level or t - state.last_emit >= p.refresh_s:
-            state = evolve(state, level=int(level), last_emit=t)
-            return state, [self._signal(r, ctx, True, level, dist, since, buffer)]
-        return state, []
+        return out, signals
 
     def _signal(
         self,
