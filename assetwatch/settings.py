@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         default=None,
         description="module:attr of a factory (settings) -> commit hook called in each write tx",
     )
+    ingest_state_cache_devices: int = Field(
+        default=20_000,
+        ge=0,
+        description="streaming detector states an ingest process keeps in memory (devices)",
+    )
     metrics_port: int | None = Field(default=None, description="Prometheus metrics port")
 
     # --- alerts --------------------------------------------------------------

@@ -115,23 +115,29 @@ INSERT INTO alert_publish_cursor (name, last_event_id) VALUES (%(name)s, %(id)s)
 ON CONFLICT (name) DO UPDATE SET last_event_id = EXCLUDED.last_event_id;
 
 -- name: state_ensure
-INSERT INTO detector_state (device_id, state)
-SELECT unnest(%(device_ids)s::text[]), '{}'::jsonb
+-- Rows for devices the detectors have not seen yet (locked by the insert itself).
+INSERT INTO detector_state (device_id, state, version)
+SELECT unnest(%(device_ids)s::text[]), '{}', 0
 ON CONFLICT (device_id) DO NOTHING;
 
 -- name: state_lock
--- The state as text: the hook parses it with orjson (faster than psycopg's json.loads).
-SELECT device_id, state::text FROM detector_state
+-- Lock the batch's devices in device order (two workers never deadlock) and
+-- read each row's version token only: the hook keeps states in memory.
+SELECT device_id, version FROM detector_state
 WHERE device_id = ANY(%(device_ids)s)
 ORDER BY device_id
 FOR UPDATE;
+
+-- name: state_read
+-- The states the hook does not hold at the version stored (already locked).
+SELECT device_id, state FROM detector_state WHERE device_id = ANY(%(device_ids)s);
 
 -- name: state_save
 -- All of a batch's states in one statement (two parallel arrays): cheaper than a
 -- temporary table + COPY + UPDATE for a few hundred rows of ~1.5 KB. The arrays
 -- are sent in binary format: quoting JSON text into a text-format array literal
 -- cost ten times the UPDATE itself.
-UPDATE detector_state d SET state = u.state::jsonb, updated_at = now()
+UPDATE detector_state d SET state = u.state, version = %(version)s, updated_at = now()
 FROM unnest(%(device_ids)b::text[], %(states)b::text[]) AS u(device_id, state)
 WHERE d.device_id = u.device_id;
 

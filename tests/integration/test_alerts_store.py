@@ -17,6 +17,7 @@ from alerts.streaming import StreamingHook
 from assetwatch.status import collect_status
 from collateral.audit import verify
 from telemetry.db import Conn
+from telemetry.model import Reading
 from tests.unit.test_alerts_detectors import _tamper_incident
 
 pytestmark = pytest.mark.integration
@@ -134,6 +135,51 @@ def test_commit_hook_checkpoints_state_with_the_transaction(conn: Conn) -> None:
     size = conn.execute("SELECT max(octet_length(state::text)) FROM detector_state").fetchone()
     assert size is not None
     assert 0 < size[0] < 5 * 2048
+
+
+def _state_text(conn: Conn, device_id: str) -> str:
+    row = conn.execute(
+        "SELECT state FROM detector_state WHERE device_id = %s", (device_id,)
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _failing_batch(conn: Conn, hook: StreamingHook, readings: list[Reading]) -> None:
+    with conn.transaction():
+        hook(conn, readings)
+        raise RuntimeError("the write transaction failed after the hook")
+
+
+def test_hook_state_memory_never_outlives_the_checkpoint(conn: Conn) -> None:
+    """States kept in memory are used only at the stored version: a rolled-back
+    batch and another worker's writes are read back from the database."""
+    rs = _tamper_incident()
+    chunks = [rs[i : i + 10] for i in range(0, len(rs), 10)]
+    # reference: one hook, every batch committed (as terminal T9)
+    reference = StreamingHook(policy=POLICY)
+    alone: list[str] = []
+    for chunk in chunks:
+        with conn.transaction():
+            reference(conn, [replace(r, device_id="T9") for r in chunk])
+        alone.append(_state_text(conn, "T9"))
+    # T1: two workers sharing a subscription, and a batch that rolls back on the way
+    a, b = StreamingHook(policy=POLICY), StreamingHook(policy=POLICY)
+    shared: list[str] = []
+    for i, chunk in enumerate(chunks):
+        worker = a if i % 3 != 2 else b
+        if i == 4:  # worker a steps this batch, then its transaction fails
+            with pytest.raises(RuntimeError):
+                _failing_batch(conn, a, chunk)
+        with conn.transaction():
+            worker(conn, chunk)
+        shared.append(_state_text(conn, "T1"))
+    assert shared == alone
+    # a re-reads only what it did not write itself: its first batch, the batches
+    # after each of b's, and the one after its own rolled-back batch
+    assert a.state_reads == 1 + len(range(2, len(chunks) - 1, 3)) + 1
+    assert reference.state_reads == 1
+    assert [str(r[3]) for r in rows(conn)] == ["open", "open"]
 
 
 def test_second_terminal_that_is_fine_does_not_end_the_condition(conn: Conn) -> None:
