@@ -47,10 +47,12 @@ from ingest.bench_support import (
     bench_query,
     count_rows,
     drain_rate,
+    pledge_devices,
     publish,
     publish_in_child,
     register_devices,
     single_items,
+    truncate_detectors,
     truncate_rows,
     wait_rows,
 )
@@ -231,6 +233,7 @@ def bench_ingest(
     with bench_database(base) as db_url, bench_broker() as (broker, broker_dir):
         out["machine"] = machine(db_url)
         register_devices(db_url, devices)
+        pledge_devices(db_url, devices)
         settings = base.model_copy(
             update={
                 "database_url": db_url,
@@ -249,6 +252,16 @@ def bench_ingest(
 
         step("raw_ceiling", lambda: raw_ceiling(broker.url, single))
         step("ingest_single", lambda: ingest_drain(settings, broker.url, single, messages))
+        # The same drain with the streaming detectors in each write transaction
+        # (what `assetwatch run --role ingest` does).
+        hooked = settings.model_copy(
+            update={"ingest_commit_hook": "alerts.streaming:commit_hook"}
+        )
+        truncate_detectors(db_url)
+        step(
+            "ingest_single_detectors",
+            lambda: ingest_drain(hooked, broker.url, single, messages),
+        )
         step(
             "ingest_shared_2proc",
             lambda: ingest_drain_shared(settings, db_url, broker.url, single, 2),
@@ -269,6 +282,7 @@ def bench_ingest(
     ing = out["ingest_single"]["rate"]
     two = out["ingest_shared_2proc"]["rate"]
     pairs = {
+        "detectors_on_vs_off": (out["ingest_single_detectors"]["rate"], ing),
         "vs_raw_ceiling": (ing, out["raw_ceiling"]["rate"]),
         "vs_naive": (ing, out["naive"]["rate"]),
     }
@@ -290,6 +304,10 @@ def bench_ingest(
         f" load {m['loadavg_start']} -> {m['loadavg_end']}"
     )
     click.echo(f"ingest single-reading backlog drain, one process: {ing:,.0f} msgs/s")
+    click.echo(
+        "ingest single-reading backlog drain, one process, streaming detectors on:"
+        f" {out['ingest_single_detectors']['rate']:,.0f} msgs/s"
+    )
     click.echo(
         "ingest single-reading backlog drain, two processes ($share group):"
         f" {out['ingest_shared_2proc']['rate']:,.0f} msgs/s"

@@ -89,6 +89,17 @@ def register_devices(url: str, devices: list[str]) -> None:
         cur.executemany(bench_query("register_terminal"), [{"device_id": d} for d in devices])
 
 
+def pledge_devices(url: str, devices: list[str]) -> None:
+    """Bind each bench terminal to a pledged truck with a zone (for the detectors' run)."""
+    with psycopg.connect(url) as conn:
+        conn.execute(bench_query("pledge_terminals"), {"device_ids": devices})
+
+
+def truncate_detectors(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(bench_query("truncate_detectors"))
+
+
 # -- workload ----------------------------------------------------------------------------
 def single_items(devices: list[str], n: int, *, pub_time: bool = False) -> list[Item]:
     t0 = datetime.now(UTC) - timedelta(hours=6)
