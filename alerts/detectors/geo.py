@@ -79,14 +79,25 @@ def local_zone(z: ZoneSpec) -> _LocalZone:
     return lz
 
 
-def distance_outside(zones: tuple[ZoneSpec, ...], lat: float, lon: float) -> tuple[float, float]:
-    """(metres outside the nearest zone, that zone's buffer); 0 when inside any zone."""
-    best = math.inf
-    buffer = 0.0
-    for z in zones:
-        d = local_zone(z).distance_outside(lat, lon)
-        if d < best:
-            best, buffer = d, z.buffer_m
-        if d == 0.0:
-            break
-    return best, buffer
+class ZoneSet:
+    """A device's zones projected once, for the fixes of a whole batch."""
+
+    __slots__ = ("_one", "_zones")
+
+    def __init__(self, zones: tuple[ZoneSpec, ...]) -> None:
+        self._zones = [(local_zone(z), z.buffer_m) for z in zones]
+        self._one = self._zones[0] if len(self._zones) == 1 else None
+
+    def distance_outside(self, lat: float, lon: float) -> tuple[float, float]:
+        """(metres outside the nearest zone, that zone's buffer); 0 when inside any zone."""
+        if self._one is not None:  # the usual case: one pledged zone
+            return self._one[0].distance_outside(lat, lon), self._one[1]
+        best = math.inf
+        buffer = 0.0
+        for lz, buf in self._zones:
+            d = lz.distance_outside(lat, lon)
+            if d < best:
+                best, buffer = d, buf
+            if d == 0.0:
+                break
+        return best, buffer

@@ -41,7 +41,7 @@ from alerts.detectors.base import (
     level_by_thresholds,
     reading_evidence,
 )
-from alerts.detectors.geo import distance_outside
+from alerts.detectors.geo import ZoneSet
 from telemetry.model import Reading
 
 KIND = "zone_exit"
@@ -127,13 +127,14 @@ class ZoneExit:
         inside_since, active, level, max_dist = s.inside_since, s.active, s.level, s.max_dist
         last_emit = s.last_emit
         signals: list[Signal] = []
+        outside = ZoneSet(zones).distance_outside
         for r, t in zip(rs, ts, strict=True):
             lat, lon, hdop, sats = r.lat, r.lon, r.hdop, r.sats
             if lat is None or lon is None:
                 continue
             if (hdop is not None and hdop > max_hdop) or (sats is not None and sats < min_sats):
                 continue
-            dist, buffer = distance_outside(zones, lat, lon)
+            dist, buffer = outside(lat, lon)
             if buffer < min_buffer_m:
                 buffer = min_buffer_m
             if t <= last_ts:
