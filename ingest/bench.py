@@ -47,10 +47,12 @@ from ingest.bench_support import (
     bench_query,
     count_rows,
     drain_rate,
+    forget_sessions,
     pledge_devices,
     publish,
     publish_in_child,
     register_devices,
+    settle,
     single_items,
     truncate_detectors,
     truncate_rows,
@@ -84,6 +86,7 @@ def ingest_drain(
     publish(broker_url, items)
     with ingest_running(settings, cid) as svc:
         first, at_first, last = wait_rows(lambda: svc.stats.readings_written, readings)
+    forget_sessions(broker_url, [cid])
     return {"rate": drain_rate(first, at_first, last, readings), "seconds": last - first}
 
 
@@ -160,6 +163,7 @@ def ingest_drain_shared(
     publish(broker_url, items)
     with shared_ingest_processes(shared, cids, wait_ready=False):
         first, at_first, last = wait_rows(lambda: count_rows(db_url, "count_readings"), len(items))
+    forget_sessions(broker_url, cids)
     return {"rate": drain_rate(first, at_first, last, len(items)), "seconds": last - first}
 
 
@@ -173,6 +177,7 @@ def ingest_live(
         pub_s = publish_in_child(broker_url, items)
         wait_rows(lambda: svc.stats.readings_written, readings)
         total = time.perf_counter() - t0
+    forget_sessions(broker_url, [cid])
     return {"rate": readings / total, "publish_rate": len(items) / pub_s}
 
 
@@ -191,6 +196,7 @@ def ingest_latency(
         svc.on_commit = on_commit
         pub_s = publish_in_child(broker_url, items, rate=rate, stamp=True)
         wait_rows(lambda: svc.stats.readings_written, len(items))
+    forget_sessions(broker_url, [cid])
     q = statistics.quantiles(latencies, n=100)
     return {"p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "achieved_rate": len(items) / pub_s}
 
@@ -208,10 +214,10 @@ def machine(db_url: str) -> dict[str, Any]:
 
 
 @click.command("ingest")
-@click.option("--messages", default=100_000, show_default=True, help="Single-reading messages.")
-@click.option("--batched", default=2_000, show_default=True, help="Array messages (batched run).")
+@click.option("--messages", default=400_000, show_default=True, help="Single-reading messages.")
+@click.option("--batched", default=8_000, show_default=True, help="Array messages (batched run).")
 @click.option("--per-batch", default=100, show_default=True, help="Readings per array message.")
-@click.option("--naive", "naive_n", default=3_000, show_default=True, help="Messages, naive run.")
+@click.option("--naive", "naive_n", default=10_000, show_default=True, help="Messages, naive run.")
 @click.option("--latency-rate", default=10_000.0, show_default=True, help="Paced msgs/s.")
 @click.option("--latency-seconds", default=10.0, show_default=True)
 @click.option("--skip-nodered", is_flag=True, help="Leave out the Node-RED peer.")
@@ -254,9 +260,7 @@ def bench_ingest(
         step("ingest_single", lambda: ingest_drain(settings, broker.url, single, messages))
         # The same drain with the streaming detectors in each write transaction
         # (what `assetwatch run --role ingest` does).
-        hooked = settings.model_copy(
-            update={"ingest_commit_hook": "alerts.streaming:commit_hook"}
-        )
+        hooked = settings.model_copy(update={"ingest_commit_hook": "alerts.streaming:commit_hook"})
         truncate_detectors(db_url)
         step(
             "ingest_single_detectors",
@@ -277,6 +281,8 @@ def bench_ingest(
         live = single_items(devices, messages // 2)
         step("ingest_live", lambda: ingest_live(settings, broker.url, live, len(live)))
         paced = single_items(devices, int(latency_rate * latency_seconds))
+        if not settle(db_url):
+            click.echo("no CHECKPOINT before the latency run (needs pg_checkpoint)", err=True)
         step("latency", lambda: ingest_latency(settings, broker.url, paced, latency_rate))
         out["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     ing = out["ingest_single"]["rate"]

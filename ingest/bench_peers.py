@@ -25,6 +25,7 @@ from ingest.bench_support import (
     broker_port,
     count_rows,
     drain_rate,
+    forget_sessions,
     publish,
     wait_rows,
 )
@@ -60,6 +61,7 @@ def raw_ceiling(broker_url: str, items: list[Item]) -> dict[str, float]:
     while "last" not in stamps and time.monotonic() < deadline:
         c.loop(0.5)
     c.disconnect()
+    forget_sessions(broker_url, [cid])
     if "last" not in stamps:
         raise click.ClickException(f"raw subscriber got {got['n']} of {len(items)}")
     return {"rate": (len(items) - 1) / (stamps["last"] - stamps["first"])}
@@ -113,6 +115,7 @@ def naive_baseline(db_url: str, broker_url: str, items: list[Item]) -> dict[str,
         c.disconnect()
     finally:
         conn.close()
+    forget_sessions(broker_url, [cid])
     if "last" not in stamps:
         raise click.ClickException(f"naive baseline stored {got['n']} of {len(items)}")
     return {"rate": (len(items) - 1) / (stamps["last"] - stamps["first"])}
@@ -185,6 +188,7 @@ def nodered_drain(
             proc.kill()
         log = (work / "log").read_text(errors="replace")
         shutil.rmtree(work, ignore_errors=True)
+        forget_sessions(broker_url, [cid])
     if "rror" in log:
         click.echo(f"node-red log:\n{log[-2000:]}", err=True)
     return {"rate": drain_rate(first, at_first, last, len(items))}

@@ -95,6 +95,34 @@ def pledge_devices(url: str, devices: list[str]) -> None:
         conn.execute(bench_query("pledge_terminals"), {"device_ids": devices})
 
 
+def forget_sessions(broker_url: str, client_ids: list[str]) -> None:
+    """Discard contenders' persistent sessions once they are timed.
+
+    A stopped contender's session stays subscribed, and the broker queues every
+    later message for it: the next contender's broker would do the work of
+    several. Connecting with a clean session under the same id discards it.
+    """
+    for cid in client_ids:
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=cid, clean_session=True,
+            protocol=paho.MQTTv311,
+        )  # fmt: skip
+        c.connect("127.0.0.1", broker_port(broker_url))
+        c.loop(1.0)
+        c.disconnect()
+        c.loop(0.1)
+
+
+def settle(url: str) -> bool:
+    """CHECKPOINT the server (superuser or pg_checkpoint); False if not allowed."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(bench_query("checkpoint"))
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+    return True
+
+
 def truncate_detectors(url: str) -> None:
     with psycopg.connect(url) as conn:
         conn.execute(bench_query("truncate_detectors"))

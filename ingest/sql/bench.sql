@@ -57,3 +57,8 @@ ON CONFLICT (id) DO NOTHING;
 
 -- name: truncate_detectors
 TRUNCATE detector_state, alerts, alert_events;
+
+-- name: checkpoint
+-- Before the latency run: write out what the throughput runs left in the WAL, so
+-- a checkpoint they triggered does not land inside the latency measurement.
+CHECKPOINT;
