@@ -290,3 +290,20 @@ def test_spoofing_counters_backwards_and_out_and_back_glitch() -> None:
 
 
 # ---------------------------------------------------------------- windowed detectors
+
+
+def test_fabrication_state_from_before_the_fingerprint_change_keeps_its_condition() -> None:
+    """Filters built with the older fingerprint are dropped; an open condition is kept."""
+    det = Fabrication()
+    state, _ = run(det, _fabrication_incident(), CTX)
+    assert state.active
+    assert state.bloom_a
+    old = replace(state, fp_version=1)  # as decoded from a checkpoint written before
+    rs = parked(3, start=T0 + timedelta(days=2), engine_on=True, seed=9)
+    new, _ = det.step_batch(old, rs, [r.ts.timestamp() for r in rs], CTX)
+    assert new.fp_version == 2
+    assert new.active
+    assert new.since == state.since
+    assert new.replay_run == 0
+    assert new.bloom_b == ""
+    assert decode_state(type(old), {"last_ts": 1.0}).fp_version == 1
