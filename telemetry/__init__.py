@@ -14,6 +14,7 @@ Public API for other packages:
 
 from __future__ import annotations
 
+from telemetry.batch import dedup_key
 from telemetry.deadletters import DeadLetter, dead_letter, dead_letters
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, SchemaError, TelemetryError
 from telemetry.model import Reading, check_reading
@@ -29,7 +30,7 @@ from telemetry.queries import (
     track,
 )
 from telemetry.rollups import materialize_rollups
-from telemetry.store import ReadingWriter, Rejected, WriteResult, dedup_key
+from telemetry.store import ReadingWriter, Rejected, WriteResult
 
 __all__ = [
     "DailySummary",

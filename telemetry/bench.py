@@ -30,11 +30,12 @@ from psycopg.types.json import Jsonb
 
 from assetwatch.cli import settings_of
 from assetwatch.settings import Settings
+from telemetry.batch import dedup_key
 from telemetry.model import Reading
 from telemetry.rollups import materialize_rollups
 from telemetry.schema import migrate
 from telemetry.sqlfiles import query
-from telemetry.store import ReadingWriter, dedup_key
+from telemetry.store import ReadingWriter
 
 _LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from telemetry.batch import dedup_key
 from telemetry.geo import haversine_m
 from telemetry.model import Reading
-from telemetry.store import dedup_key
 
 
 def _moving(r: Reading) -> bool:

@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assetwatch.settings import Settings
+from telemetry.batch import dedup_key, prepare_batch
 from telemetry.errors import ReadingRangeError
 from telemetry.model import Reading, check_reading, check_readings
-from telemetry.store import ReadingWriter, _prepare, dedup_key
+from telemetry.store import ReadingWriter
 from tests.factories import T0, make_reading
 
 NOW = datetime(2026, 3, 3, tzinfo=UTC)
@@ -106,7 +107,7 @@ def test_prepare_matches_a_per_reading_reference(
         )
         for d, t, seq, rx in spec
     ]
-    batch = _prepare(rs)
+    batch = prepare_batch(rs)
     # Reference: first occurrence of each (device, ts, key); newest (ts, key) per
     # device; newest receive time per device; every (device, hour) touched.
     seen: dict[tuple[str, datetime, int], Reading] = {}

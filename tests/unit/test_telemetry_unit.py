@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from telemetry.batch import dedup_key, prepare_batch
 from telemetry.errors import ReadingRangeError
 from telemetry.geo import haversine_m, simplify_indices
 from telemetry.model import check_readings
 from telemetry.queries import carry_forward, summarize_days
-from telemetry.store import _prepare, dedup_key
 from tests.factories import T0, make_reading
 
 NOW = datetime(2026, 3, 3, tzinfo=UTC)
@@ -28,7 +28,7 @@ def test_dedup_key_is_seq_or_a_stable_content_hash() -> None:
 def test_prepare_picks_newest_by_event_time_and_drops_repeats() -> None:
     old = make_reading(ts=T0, seq=1, received_at=T0 + timedelta(hours=5))
     new = make_reading(ts=T0 + timedelta(hours=2), seq=2, received_at=T0 + timedelta(hours=2))
-    batch = _prepare([new, old, old, make_reading(device_id="d2", seq=9)])
+    batch = prepare_batch([new, old, old, make_reading(device_id="d2", seq=9)])
     assert batch.readings == (new, old, make_reading(device_id="d2", seq=9))
     by_dev = {row[0]: row for row in batch.latest_rows}
     assert by_dev["dev-1"][1] == new.ts
