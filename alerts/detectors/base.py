@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from telemetry.model import Reading
 
 EARTH_RADIUS_M: Final = 6_371_008.8
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+S = TypeVar("S")
 
 
 class Level(IntEnum):
@@ -175,3 +177,20 @@ def field_names(cls: type) -> tuple[str, ...]:
     if names is None:
         names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
     return names
+
+
+class BatchStepped(ABC, Generic[S]):
+    """A streaming detector stepped a device's batch at a time.
+
+    ``step_batch`` folds a device's readings (in event order, ``ts[i]`` the
+    epoch seconds of ``rs[i]``) into a new state without mutating the one
+    given; ``step`` is the same over one reading, so the two cannot drift.
+    """
+
+    def step(self, state: S, r: Reading, ctx: DeviceContext) -> tuple[S, list[Signal]]:
+        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
+
+    @abstractmethod
+    def step_batch(
+        self, state: S, rs: Sequence[Reading], ts: Sequence[float], ctx: DeviceContext
+    ) -> tuple[S, list[Signal]]: ...

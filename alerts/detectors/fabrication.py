@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from alerts.detectors.base import (
+    BatchStepped,
     DeviceContext,
     Level,
     Signal,
@@ -156,7 +157,7 @@ def _enc(b: bytes) -> str:
     return base64.b64encode(b).decode()
 
 
-class Fabrication:
+class Fabrication(BatchStepped[FabricationState]):
     """Streaming detector of flat-lined and replayed telemetry."""
 
     kind = KIND
@@ -167,11 +168,6 @@ class Fabrication:
 
     def initial(self) -> FabricationState:
         return FabricationState(fp_version=FP_VERSION)
-
-    def step(
-        self, state: FabricationState, r: Reading, ctx: DeviceContext
-    ) -> tuple[FabricationState, list[Signal]]:
-        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
 
     def step_batch(
         self,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from alerts.detectors.base import (
+    BatchStepped,
     DeviceContext,
     Level,
     Signal,
@@ -80,7 +81,7 @@ def tamper_flags(r: Reading) -> tuple[str, ...]:
     return tuple(sorted(flags))
 
 
-class Tamper:
+class Tamper(BatchStepped[TamperState]):
     """Streaming detector over each reading's tamper evidence."""
 
     kind = KIND
@@ -99,11 +100,6 @@ class Tamper:
         if duration >= self.params.up_after_s:
             return base.up()
         return base
-
-    def step(
-        self, state: TamperState, r: Reading, ctx: DeviceContext
-    ) -> tuple[TamperState, list[Signal]]:
-        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
 
     def step_batch(
         self,
