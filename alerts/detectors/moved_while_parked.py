@@ -24,11 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alerts.detectors.base import (
+    BatchStepped,
     DeviceContext,
     Level,
     Signal,
-    epoch,
     from_epoch,
+    good_fix,
     haversine_m,
     level_by_thresholds,
     reading_evidence,
@@ -75,7 +76,7 @@ def _median_point(points: tuple[tuple[float, float], ...]) -> tuple[float, float
     return (statistics.median(p[0] for p in points), statistics.median(p[1] for p in points))
 
 
-class MovedWhileParked:
+class MovedWhileParked(BatchStepped[MovedWhileParkedState]):
     """Streaming detector for stationary assets."""
 
     kind = KIND
@@ -86,11 +87,6 @@ class MovedWhileParked:
 
     def initial(self) -> MovedWhileParkedState:
         return MovedWhileParkedState()
-
-    def step(
-        self, state: MovedWhileParkedState, r: Reading, ctx: DeviceContext
-    ) -> tuple[MovedWhileParkedState, list[Signal]]:
-        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
 
     def step_batch(
         self,
@@ -112,11 +108,11 @@ class MovedWhileParked:
         active, level, last_emit = state.active, state.level, state.last_emit
         signals: list[Signal] = []
         for r, t in zip(rs, ts, strict=True):
-            lat, lon, hdop, sats = r.lat, r.lon, r.hdop, r.sats
-            if lat is None or lon is None:
+            if not good_fix(r, max_hdop=max_hdop, min_sats=min_sats):
                 continue
-            if (hdop is not None and hdop > max_hdop) or (sats is not None and sats < min_sats):
-                continue
+            lat, lon = r.lat, r.lon
+            assert lat is not None
+            assert lon is not None
             if t <= last_ts:
                 continue  # late fixes never move the window (no opinion from them)
             last_ts = t

@@ -29,12 +29,13 @@ from typing import Final
 
 from alerts.detectors.base import (
     MAX_SPEED_KMH,
+    BatchStepped,
     DeviceContext,
     Level,
     Signal,
-    epoch,
     farther_than,
     from_epoch,
+    good_fix,
     haversine_m,
     reading_evidence,
 )
@@ -84,7 +85,7 @@ class SpoofingState:
     seen: tuple[str, ...] = ()
 
 
-class Spoofing:
+class Spoofing(BatchStepped[SpoofingState]):
     """Streaming detector of physically impossible or manipulated telemetry."""
 
     kind = KIND
@@ -95,11 +96,6 @@ class Spoofing:
 
     def initial(self) -> SpoofingState:
         return SpoofingState()
-
-    def step(
-        self, state: SpoofingState, r: Reading, ctx: DeviceContext
-    ) -> tuple[SpoofingState, list[Signal]]:
-        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
 
     def step_batch(
         self,
@@ -147,13 +143,8 @@ class Spoofing:
                     ):
                         found.append("counter_backwards")
                     odo = r_odo
-                lat, lon, hdop, sats = r.lat, r.lon, r.hdop, r.sats
-                good = not (
-                    lat is None or lon is None
-                    or (hdop is not None and hdop > max_hdop)
-                    or (sats is not None and sats < min_sats)
-                )  # fmt: skip
-                if good:
+                lat, lon = r.lat, r.lon
+                if good_fix(r, max_hdop=max_hdop, min_sats=min_sats):
                     assert lat is not None
                     assert lon is not None
                     here = (lat, lon)

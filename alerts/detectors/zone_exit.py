@@ -32,12 +32,13 @@ from dataclasses import dataclass
 
 from alerts.detectors.base import (
     MAX_SPEED_KMH,
+    BatchStepped,
     DeviceContext,
     Level,
     Signal,
-    epoch,
     farther_than,
     from_epoch,
+    good_fix,
     level_by_thresholds,
     reading_evidence,
 )
@@ -83,7 +84,7 @@ class ZoneExitState:
     last_emit: float = 0.0
 
 
-class ZoneExit:
+class ZoneExit(BatchStepped[ZoneExitState]):
     """Streaming detector: per device, in event time."""
 
     kind = KIND
@@ -100,11 +101,6 @@ class ZoneExit:
         a = level_by_thresholds(dist, p.distance_levels_m) or Level.WATCH
         b = level_by_thresholds(duration, p.duration_levels_s) or Level.WATCH
         return max(a, b)
-
-    def step(
-        self, state: ZoneExitState, r: Reading, ctx: DeviceContext
-    ) -> tuple[ZoneExitState, list[Signal]]:
-        return self.step_batch(state, (r,), (epoch(r.ts),), ctx)
 
     def step_batch(
         self,
@@ -129,11 +125,11 @@ class ZoneExit:
         signals: list[Signal] = []
         outside = ZoneSet(zones).distance_outside
         for r, t in zip(rs, ts, strict=True):
-            lat, lon, hdop, sats = r.lat, r.lon, r.hdop, r.sats
-            if lat is None or lon is None:
+            if not good_fix(r, max_hdop=max_hdop, min_sats=min_sats):
                 continue
-            if (hdop is not None and hdop > max_hdop) or (sats is not None and sats < min_sats):
-                continue
+            lat, lon = r.lat, r.lon
+            assert lat is not None
+            assert lon is not None
             dist, buffer = outside(lat, lon)
             if buffer < min_buffer_m:
                 buffer = min_buffer_m
