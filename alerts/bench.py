@@ -12,6 +12,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +88,7 @@ def detect(ctx: click.Context, devices: int, days: int, baseline_sample: int) ->
         report = run_pass(conn, settings, now)
         conn.commit()
         pass_s = time.perf_counter() - t0
-        raised = sum(1 for c in report.changes if c.event == "raised")
+        raised = Counter(c.kind for c in report.changes if c.event == "raised")
         # Same-run baseline: the naive per-device loop, on a sample.
         ids = [f"D{i:05d}" for i in range(0, devices, max(1, devices // baseline_sample))]
         dets = windowed_detectors()
@@ -105,7 +106,8 @@ def detect(ctx: click.Context, devices: int, days: int, baseline_sample: int) ->
                f"({devices * days * 24:,} rows, seeded in {seed_s:.1f} s)")  # fmt: skip
     click.echo(f"windowed pass: {pass_s:.2f} s (load {report.load_s:.2f} s, detect "
                f"{report.detect_s:.2f} s, write {report.write_s:.2f} s), {report.signals} signals, "
-               f"{raised} alerts raised")  # fmt: skip
+               f"{raised.total()} alerts raised ("
+               + ", ".join(f"{k} {n}" for k, n in sorted(raised.items())) + ")")  # fmt: skip
     click.echo(f"baseline (naive per-device queries, {len(ids)} sampled, scaled to {devices}): "
                f"{naive_s:.1f} s")  # fmt: skip
     click.echo(f"ratio: {naive_s / pass_s:.1f}x faster than the baseline; "
@@ -170,6 +172,7 @@ def detect_streaming(ctx: click.Context, fleet: str, hours: float, seed: int) ->
 
     settings = settings_of(ctx)
     rates: dict[str, float] = {}
+    sizes = (0, 0, 0)
     per_reading_us = 0.0
     readings = 0
     for label, with_hook in (("without detectors", False), ("with detectors", True)):
@@ -177,6 +180,9 @@ def detect_streaming(ctx: click.Context, fleet: str, hours: float, seed: int) ->
         hook = Recording(policy=policy_from(settings)) if with_hook else None
         with scratch_database(database_url(settings)) as url, psycopg.connect(url) as conn:
             stats = simulate_into(conn, url, settings, sim, hook=hook, windowed=False)
+            if with_hook:
+                row = conn.execute(query("alerts", "state_sizes", "bench.sql")).fetchone()
+                sizes = (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
         readings = stats.readings
         rates[label] = stats.readings / (stats.ingest_s + stats.detect_s)
         if with_hook:
@@ -190,6 +196,8 @@ def detect_streaming(ctx: click.Context, fleet: str, hours: float, seed: int) ->
     ratio = rates["with detectors"] / rates["without detectors"]
     click.echo(f"streaming detectors: {per_reading_us:.0f} us per reading inside the transaction; "
                f"ratio with/without: {ratio:.2f}")  # fmt: skip
+    click.echo(f"checkpoint per device (all streaming detectors): at most {sizes[1]:,} bytes, "
+               f"{sizes[2]:,} on average, {sizes[0]} devices")  # fmt: skip
     costs = _step_costs(batches)
     click.echo("detector steps alone, us per reading: "
                + ", ".join(f"{k} {v:.1f}" for k, v in costs.items())

@@ -49,3 +49,9 @@ ANALYZE;
 
 -- name: server_version
 SHOW server_version;
+
+-- name: state_sizes
+-- Checkpoint text per device: all of a device's streaming detector states.
+SELECT count(*), coalesce(max(octet_length(state)), 0),
+       coalesce(round(avg(octet_length(state))), 0)::int
+FROM detector_state;
