@@ -114,6 +114,9 @@ class IngestService:
             ),
         )
         self._to_writer: queue.Queue[object] = queue.Queue(maxsize=2)
+        #: True while the writer thread waits with nothing queued: then a partial
+        #: batch goes at once instead of waiting for its size or age (group commit).
+        self._writer_idle = False
         self._writer_error: BaseException | None = None
         self.on_commit: Callable[[Committed], None] | None = None
         self._stop = threading.Event()
@@ -174,7 +177,13 @@ class IngestService:
                 stats.messages += n
                 self.metrics.queue_depth.set(len(inbound))
                 self.metrics.broker_up.set(1 if self.source.connected else 0)
-                if batcher.due_in() <= 0:
+                # A partial batch goes when it is due, or when nothing more is
+                # queued and the writer has nothing to do: under a light load a
+                # message waits for one commit, not for the batch age; under a
+                # backlog the writer is busy and batches fill up to their size.
+                if batcher.batch.works and (
+                    batcher.due_in() <= 0 or (self._writer_idle and not inbound)
+                ):
                     self._hand_over(batcher.take(), stop_event)
         finally:
             if batcher.batch.works:
@@ -200,6 +209,7 @@ class IngestService:
                 return
 
     def _hand_over(self, batch: Batch, stop_event: threading.Event, *, final: bool = False) -> None:
+        self._writer_idle = False
         while True:
             try:
                 self._to_writer.put(batch, timeout=0.5)
@@ -215,7 +225,11 @@ class IngestService:
         conn: Conn | None = None
         try:
             while True:
+                if self._to_writer.empty():
+                    self._writer_idle = True
+                    self.source.arrived.set()  # wake the pipeline for a partial batch
                 item = self._to_writer.get()
+                self._writer_idle = False
                 if item is _STOP:
                     return
                 assert isinstance(item, Batch)

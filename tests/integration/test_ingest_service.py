@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -154,3 +155,38 @@ def test_late_batch_is_stored_by_event_time_and_never_moves_latest_back(
         pub.disconnect()
     assert count(db_url, "SELECT count(*) FROM readings WHERE late") == 30
     assert count(db_url, "SELECT seq FROM latest_state WHERE device_id = %s", (dev,)) == 100
+
+
+def test_an_idle_writer_takes_a_partial_batch_without_waiting_for_its_age(
+    db_url: str, mqtt_url: str, tmp_path: Path
+) -> None:
+    """Group commit: with the writer idle, a lone message is committed at once.
+
+    The batch age is ten minutes and the size 5,000, so only the idle-writer
+    hand-over can commit these within the wait below; then a second message
+    while the first is long committed goes the same way.
+    """
+    dev = f"gc-{uuid.uuid4().hex[:8]}"
+    register(db_url, dev)
+    settings = _settings(
+        db_url, mqtt_url, tmp_path, ingest_batch_max_age_ms=600_000, ingest_batch_size=5000
+    )
+    now = datetime.now(UTC)
+    pub = publisher(mqtt_url)
+
+    def committed(n: int) -> bool:
+        return svc.stats.readings_written == n
+
+    try:
+        with running_ingest(settings) as svc:
+            for i in range(2):
+                ts = (now - timedelta(seconds=i)).isoformat()
+                publish_all(
+                    pub, [(f"assetwatch/{dev}/telemetry", orjson.dumps({"ts": ts, "seq": i}))]
+                )
+                assert wait_until(partial(committed, i + 1), timeout=60)
+                assert svc.stats.batches == i + 1
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+    assert count(db_url, "SELECT count(*) FROM readings WHERE device_id = %s", [dev]) == 2
