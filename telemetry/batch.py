@@ -63,7 +63,8 @@ class PreparedBatch:
     """One batch as the writer sends it: COPY rows, newest row per device, hours touched."""
 
     readings: tuple[Reading, ...]  # distinct readings, input order
-    rows: list[tuple[Any, ...]]  # their COPY rows
+    keys: list[int]  # their dedup keys, input order
+    rows: list[tuple[Any, ...]]  # their COPY rows, grouped by device (see prepare_batch)
     latest_rows: list[tuple[Any, ...]]  # newest row per device, + last_received_at
     latest_devices: tuple[str, ...]
     buckets_device: tuple[str, ...]  # (device, hour since epoch) pairs the batch touched
@@ -126,6 +127,10 @@ def prepare_batch(readings: Sequence[Reading]) -> PreparedBatch:
             keys[i],
         )
     rows = list(map(tuple.__add__, map(_get_head, kept), tails))
+    # COPY each device's rows together (in input order within a device): the
+    # unique index on (device_id, ts, dedup_key) then takes consecutive inserts
+    # on the same leaf page, instead of one leaf per row across all devices.
+    grouped = sorted(range(n), key=devs.__getitem__)
     # Newest by (ts, key) per device: sort the indices (timsort is linear on
     # the usual in-order batch), the last index per device in a dict wins.
     order = sorted(range(n), key=list(zip(epochs, keys, strict=True)).__getitem__)
@@ -146,7 +151,8 @@ def prepare_batch(readings: Sequence[Reading]) -> PreparedBatch:
     latest_rows = [(*rows[i], received.get(dev)) for dev, i in newest.items()]
     return PreparedBatch(
         readings=tuple(kept),
-        rows=rows,
+        keys=keys,
+        rows=list(map(rows.__getitem__, grouped)),
         latest_rows=latest_rows,
         latest_devices=tuple(newest),
         buckets_device=tuple(b[0] for b in buckets),

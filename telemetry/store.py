@@ -252,8 +252,8 @@ class ReadingWriter:
             return batch.readings
         return tuple(
             r
-            for r, row in zip(batch.readings, batch.rows, strict=True)
-            if (r.device_id, r.ts, row[-1]) in stored
+            for r, key in zip(batch.readings, batch.keys, strict=True)
+            if (r.device_id, r.ts, key) in stored
         )
 
     def _maybe_refresh(self, conn: Conn) -> None:

@@ -123,7 +123,12 @@ def test_prepare_matches_a_per_reading_reference(
     got = {row[0]: row for row in batch.latest_rows}
     assert {d: (row[1], row[-2]) for d, row in got.items()} == newest
     assert {d: row[-1] for d, row in got.items() if row[-1] is not None} == received
-    assert [row[-1] for row in batch.rows] == [k for _, _, k in seen]
+    assert batch.keys == [k for _, _, k in seen]
+    # COPY rows: the same rows, each device's together, in input order within it
+    assert sorted(batch.rows, key=lambda row: row[0]) == batch.rows
+    assert [row[-1] for row in batch.rows] == [
+        k for d in sorted({d for d, _, _ in seen}) for dd, _, k in seen if dd == d
+    ]
     assert set(zip(batch.buckets_device, batch.buckets_hour, strict=True)) == {
         (d, int(ts.timestamp()) // 3600) for d, ts, _ in seen
     }
