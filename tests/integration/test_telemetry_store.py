@@ -80,6 +80,31 @@ def test_late_reading_does_not_move_latest(conn: Conn, writer: ReadingWriter) ->
     assert latest_states(conn)["dev-1"].reading.seq == 30
 
 
+def test_two_batches_in_one_transaction_each_update_latest_once(
+    conn: Conn, writer: ReadingWriter
+) -> None:
+    """The per-session tables are emptied at commit (ON COMMIT DELETE ROWS) and before
+    each batch, so a second batch in the same transaction works on its own rows."""
+    for dup_path in (False, True):
+        base = T0 + timedelta(days=1 if dup_path else 0)
+        first = [make_reading(device_id=d, ts=base, seq=1) for d in ("a", "b")]
+        second = [make_reading(device_id=d, ts=base + timedelta(minutes=1), seq=2) for d in "ab"]
+        writer.write(conn, first)
+        # A duplicate sends the second batch through the staging table.
+        result = writer.write(conn, second + first[:1] if dup_path else second)
+        conn.commit()
+        assert (len(result.inserted), result.duplicates) == (2, 1 if dup_path else 0)
+        if dup_path:
+            again = writer.write(conn, [make_reading(device_id="a", ts=base, seq=1)])
+            assert again.duplicates == 1
+            conn.commit()
+        states = latest_states(conn, ["a", "b"])
+        assert {d: s.reading.seq for d, s in states.items()} == {"a": 2, "b": 2}
+        assert {d: s.reading.ts for d, s in states.items()} == dict.fromkeys("ab", second[0].ts)
+    assert conn.execute("SELECT count(*) FROM aw_latest").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM aw_staging").fetchone() == (0,)
+
+
 def test_latest_round_trips_a_reading(conn: Conn, writer: ReadingWriter) -> None:
     r = make_reading(alarms=("antenna_cut",), metrics={"activity": 3.5}, topic="t", tamper=True)
     writer.write(conn, [r])
