@@ -66,7 +66,9 @@ class Settings(BaseSettings):
     # --- ingest --------------------------------------------------------------
     ingest_batch_size: int = Field(default=5000, ge=1, description="flush after this many readings")
     ingest_batch_max_age_ms: int = Field(
-        default=200, ge=1, description="flush a partial batch after this long"
+        default=200,
+        ge=1,
+        description="flush a partial batch after this long at most (sooner if the writer idles)",
     )
     ingest_client_id: str = Field(
         default="assetwatch-ingest",
