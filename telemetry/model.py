@@ -42,7 +42,8 @@ ALARMS: Final = frozenset(
     }
 )
 
-_EMPTY: Mapping[str, float] = MappingProxyType({})
+#: The shared ``metrics`` of a reading that has none (read-only).
+EMPTY_METRICS: Mapping[str, float] = MappingProxyType({})
 
 
 @dataclass(slots=True)
@@ -79,7 +80,7 @@ class Reading:
     ext_power: bool | None = None
     tamper: bool | None = None
     alarms: tuple[str, ...] = ()
-    metrics: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    metrics: Mapping[str, float] = field(default_factory=lambda: EMPTY_METRICS)
     received_at: datetime | None = None
     source: str = "json"
     topic: str | None = None

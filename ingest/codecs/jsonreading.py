@@ -2,23 +2,30 @@
 
 One object, or an array of objects (a store-and-forward batch). ``ts`` is
 required (RFC 3339 with a zone, or epoch milliseconds); every other field of
-the interface contract is optional. This is the hot path: one pass over the
-keys that are present, a type check per value from a prebuilt table, and one
-:class:`~telemetry.model.Reading` constructor call per reading. Unknown keys are
-ignored (devices add diagnostics); a ``device_id`` key, when present, must
-match the topic.
+the interface contract is optional. Unknown keys are ignored (devices add
+diagnostics); a ``device_id`` key, when present, must match the topic.
+
+This is the hot path: every single-reading message goes through it. A
+well-formed payload is decoded and type-checked in one C-level pass by msgspec
+into :class:`_Wire` (about a tenth of the cost of ``orjson.loads`` followed by a
+Python loop over the keys). Anything msgspec refuses - bad JSON, a wrong type,
+a ``null`` where the contract has no use for one - goes through the
+key-by-key path (:func:`reading_from_obj`), which names the problem; so the
+errors, and the readings of every payload both paths accept, are the same
+(``tests/unit/test_ingest_json_fastpath.py`` checks both on random payloads).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
+import msgspec
 import orjson
 
 from ingest.codecs.base import ID_DEVICE, DecodeContext, Decoded, Group
 from ingest.errors import DecodeError
-from telemetry.model import Reading
+from telemetry.model import EMPTY_METRICS, Reading
 
 _NUM: Final = 1
 _INT: Final = 2
@@ -121,8 +128,86 @@ def reading_from_obj(obj: object, ctx: DecodeContext) -> Reading:
     )
 
 
+_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+
+
+class _Wire(msgspec.Struct):
+    """The JSON reading as msgspec checks it: the types of :data:`_FIELDS`.
+
+    ``null`` is accepted where the key-by-key path skips it (the optional
+    measurements); ``ts``, ``metrics`` and ``device_id`` have no ``null`` form,
+    so a ``null`` there fails here and the slow path names the error. A JSON
+    integer becomes a float in a float field (equal values, as before); an
+    integer outside 64 bits (signed) goes to the slow path.
+    """
+
+    ts: str | _Int64 | float | msgspec.UnsetType = msgspec.UNSET
+    seq: _Int64 | None = None
+    lat: float | None = None
+    lon: float | None = None
+    alt_m: float | None = None
+    speed_kmh: float | None = None
+    heading_deg: float | None = None
+    hdop: float | None = None
+    sats: _Int64 | None = None
+    ignition: bool | None = None
+    engine_on: bool | None = None
+    engine_hours: float | None = None
+    odometer_km: float | None = None
+    fuel_pct: float | None = None
+    battery_v: float | None = None
+    ext_power: bool | None = None
+    tamper: bool | None = None
+    metrics: dict[str, float] | msgspec.UnsetType = msgspec.UNSET
+    device_id: str | msgspec.UnsetType = msgspec.UNSET
+
+
+_WIRE: Final = msgspec.json.Decoder(_Wire | list[_Wire])
+_UNSET: Final = msgspec.UNSET
+
+
+def _reading_from_wire(w: _Wire, ctx: DecodeContext) -> Reading:
+    if w.device_id is not _UNSET and w.device_id != ctx.topic_device:
+        raise DecodeError(
+            "device_mismatch",
+            f"device_id {w.device_id[:64]!r} does not match the topic's {ctx.topic_device!r}",
+        )
+    event = parse_ts(None if w.ts is _UNSET else w.ts)
+    received = ctx.received_at
+    metrics = EMPTY_METRICS if w.metrics is _UNSET else w.metrics
+    # Positional, in field order: the keyword form costs a microsecond a reading.
+    return Reading(
+        ctx.topic_device, event, w.seq, w.lat, w.lon, w.alt_m, w.speed_kmh, w.heading_deg,
+        w.hdop, w.sats, w.ignition, w.engine_on, w.engine_hours, w.odometer_km, w.fuel_pct,
+        w.battery_v, w.ext_power, w.tamper, (), metrics, received, "json", ctx.topic,
+        ctx.message_id, received - event > ctx.late_after,
+    )  # fmt: skip
+
+
 def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
     """Decode one telemetry message (object or array of objects)."""
+    try:
+        # msgspec skips unknown keys without checking their UTF-8; orjson
+        # refuses invalid UTF-8 anywhere, so such payloads take its path.
+        if not payload.isascii():
+            payload.decode()
+        wire = _WIRE.decode(payload)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return decode_checked(payload, ctx)
+    if type(wire) is list:
+        if not wire:
+            raise DecodeError("empty_batch", "an empty array carries no readings")
+        if len(wire) > _MAX_BATCH:
+            raise DecodeError("batch_too_large", f"more than {_MAX_BATCH} readings in one message")
+        readings = tuple([_reading_from_wire(w, ctx) for w in wire])
+    else:
+        assert isinstance(wire, _Wire)
+        readings = (_reading_from_wire(wire, ctx),)
+    return Decoded("json", (Group(ID_DEVICE, ctx.topic_device, readings),))
+
+
+def decode_checked(payload: bytes, ctx: DecodeContext) -> Decoded:
+    """The key-by-key path: the same result as :func:`decode`, and the error it names."""
     try:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
