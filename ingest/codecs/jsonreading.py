@@ -17,6 +17,7 @@ errors, and the readings of every payload both paths accept, are the same
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
@@ -194,16 +195,7 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
         wire = _WIRE.decode(payload)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return decode_checked(payload, ctx)
-    if type(wire) is list:
-        if not wire:
-            raise DecodeError("empty_batch", "an empty array carries no readings")
-        if len(wire) > _MAX_BATCH:
-            raise DecodeError("batch_too_large", f"more than {_MAX_BATCH} readings in one message")
-        readings = tuple([_reading_from_wire(w, ctx) for w in wire])
-    else:
-        assert isinstance(wire, _Wire)
-        readings = (_reading_from_wire(wire, ctx),)
-    return Decoded("json", (Group(ID_DEVICE, ctx.topic_device, readings),))
+    return _decoded(wire, _reading_from_wire, ctx)
 
 
 def decode_checked(payload: bytes, ctx: DecodeContext) -> Decoded:
@@ -212,12 +204,19 @@ def decode_checked(payload: bytes, ctx: DecodeContext) -> Decoded:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise DecodeError("json_syntax", f"not JSON: {exc}") from None
+    return _decoded(doc, reading_from_obj, ctx)
+
+
+def _decoded(
+    doc: Any, build: Callable[[Any, DecodeContext], Reading], ctx: DecodeContext
+) -> Decoded:
+    """One reading per object of an array (a store-and-forward batch), or the one object."""
     if type(doc) is list:
         if not doc:
             raise DecodeError("empty_batch", "an empty array carries no readings")
         if len(doc) > _MAX_BATCH:
             raise DecodeError("batch_too_large", f"more than {_MAX_BATCH} readings in one message")
-        readings = tuple([reading_from_obj(o, ctx) for o in doc])
+        readings = tuple([build(o, ctx) for o in doc])
     else:
-        readings = (reading_from_obj(doc, ctx),)
+        readings = (build(doc, ctx),)
     return Decoded("json", (Group(ID_DEVICE, ctx.topic_device, readings),))
