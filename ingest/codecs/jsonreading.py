@@ -79,7 +79,7 @@ def _metrics(value: object) -> dict[str, float]:
     for k, v in value.items():
         if type(v) is not float and (type(v) is not int):
             raise DecodeError("bad_field", f"metrics.{k[:64]} must be a number")
-    return value
+    return {k: float(v) for k, v in value.items()}
 
 
 def reading_from_obj(obj: object, ctx: DecodeContext) -> Reading:
@@ -107,7 +107,9 @@ def reading_from_obj(obj: object, ctx: DecodeContext) -> Reading:
             continue
         vt = type(value)
         if kind == _NUM:
-            if vt is not float and vt is not int:
+            if vt is int:
+                value = float(value)  # as msgspec reads it (orjson's ints fit 64 bits)
+            elif vt is not float:
                 raise DecodeError("bad_field", f"{key} must be a number")
         elif kind == _INT:
             if vt is not int:
@@ -138,8 +140,9 @@ class _Wire(msgspec.Struct):
     ``null`` is accepted where the key-by-key path skips it (the optional
     measurements); ``ts``, ``metrics`` and ``device_id`` have no ``null`` form,
     so a ``null`` there fails here and the slow path names the error. A JSON
-    integer becomes a float in a float field (equal values, as before); an
-    integer outside 64 bits (signed) goes to the slow path.
+    integer becomes a float in a float field and in ``metrics`` (the key-by-key
+    path converts it the same way); an integer outside 64 bits (signed) in an
+    integer field goes to the slow path.
     """
 
     ts: str | _Int64 | float | msgspec.UnsetType = msgspec.UNSET

@@ -55,6 +55,7 @@ readings = st.fixed_dictionaries(
     optional={
         "seq": st.integers(min_value=0, max_value=2**40),
         "lat": st.floats(-90, 90) | st.integers(-90, 90),
+        "odometer_km": st.integers(0, 2**63 - 1) | st.floats(0, 1e12),
         "lon": st.floats(-180, 180),
         "ignition": st.booleans() | st.none(),
         "sats": st.integers(0, 40),
@@ -88,7 +89,9 @@ def test_valid_readings_take_the_fast_path_and_match(doc: Any) -> None:
     payload = orjson.dumps(doc)
     fast = jsonreading.decode(payload, CTX)
     assert fast == jsonreading.decode_checked(payload, CTX)
-    assert all(isinstance(r.lat, float | None) for g in fast.groups for r in g.readings)
+    for r in (r for g in fast.groups for r in g.readings):
+        assert isinstance(r.lat, float | None)
+        assert isinstance(r.odometer_km, float | None)
 
 
 @settings(max_examples=1500, deadline=None)
