@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -142,3 +143,21 @@ def test_named_errors_are_the_key_by_key_paths(payload: bytes, code: str) -> Non
         jsonreading.decode(payload, CTX)
     assert fast.value.code == code
     check_same(payload)
+
+
+def test_both_paths_read_the_same_fields() -> None:
+    """``_Wire`` (msgspec) and ``_FIELDS`` (key by key) declare the contract twice: keep
+    them equal, or a field one path reads would be ignored by the other."""
+    kinds: dict[Any, int] = {
+        float: jsonreading._NUM,
+        int: jsonreading._INT,
+        bool: jsonreading._BOOL,
+    }
+    wire: dict[str, int] = {}  # the optional measurements: "T | None", T possibly Annotated
+    for f in msgspec.structs.fields(jsonreading._Wire):
+        args: tuple[Any, ...] = getattr(f.type, "__args__", ())
+        if len(args) == 2 and args[1] is type(None):
+            wire[f.name] = kinds[getattr(args[0], "__origin__", args[0])]
+    assert wire == jsonreading._FIELDS
+    names = {f.name for f in msgspec.structs.fields(jsonreading._Wire)}
+    assert names == {*jsonreading._FIELDS, "ts", "metrics", "device_id"}
