@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         ge=1,
         description="flush a partial batch after this long at most (sooner if the writer idles)",
     )
+    ingest_writers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="writer threads, each with its own database connection; devices are"
+        " split between them by a hash of the device id",
+    )
     ingest_client_id: str = Field(
         default="assetwatch-ingest",
         description="MQTT client id (and persistent session) of the ingest",

@@ -85,6 +85,8 @@ class Work:
     quarantined: list[Quarantined] = field(default_factory=list)
     position_dropped: int = 0
     duplicates: int = 0
+    #: Not the first piece of a message whose readings went to several writers.
+    part: bool = False
 
 
 Stage = Callable[[Work], "Work | None"]

@@ -3,10 +3,18 @@
 * paho's network thread receives and enqueues (``ingest.source``);
 * the calling thread runs the per-message stages and the batch stage
   (``ingest.pipeline``, ``ingest.batching``);
-* a writer thread commits batches (``ingest.sink``) and then acknowledges
-  their messages, retrying with a fresh connection while the database is down.
+* ``ingest_writers`` writer threads, each with its own connection, commit
+  batches (``ingest.sink``) and then acknowledge their messages, retrying with
+  a fresh connection while the database is down.
 
-Between the threads the queues are bounded: a slow database blocks the writer,
+With more than one writer, each batch is split by device (a stable hash of the
+device id picks the writer), so one device's readings are always committed by
+the same writer, in order, and two writers never lock the same rows; the
+database works on two batches at once. Acknowledgements still go out in the
+order the messages arrived (MQTT 5 section 4.6): a part that commits early waits
+until every earlier batch has committed (:class:`InOrderAcks`).
+
+Between the threads the queues are bounded: a slow database blocks the writers,
 then the batch hand-over, then the pipeline stops taking messages, acks stop,
 and the broker holds back (Receive Maximum) and queues for the session.
 """
@@ -19,9 +27,11 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Final
 
 from assetwatch.settings import Settings
 from ingest.batching import Batch, Batcher
@@ -33,6 +43,7 @@ from ingest.sink import CommitHook, Committed, Sink
 from ingest.source import MqttSource
 from telemetry.db import Conn, connect, database_url
 from telemetry.errors import DatabaseUnavailable
+from telemetry.model import Reading
 from telemetry.store import ReadingWriter
 
 log = logging.getLogger(__name__)
@@ -87,6 +98,140 @@ def load_commit_hook(settings: Settings) -> CommitHook | None:
     return hook
 
 
+def shard_of(device_id: str, writers: int) -> int:
+    """The writer (0 .. ``writers`` - 1) that commits ``device_id``'s readings.
+
+    CRC-32 of the id, not :func:`hash` (randomised per process): stable across
+    restarts and processes, so logs and metrics name the same writer for a device.
+    """
+    return zlib.crc32(device_id.encode()) % writers
+
+
+def split_batch(batch: Batch, writers: int, memo: dict[str, int]) -> list[tuple[int, Batch]]:
+    """``batch`` split by writer, each reading going to its device's writer.
+
+    Messages keep their arrival order within each part. A message whose
+    readings all go to one writer (the usual case: one terminal per message)
+    goes whole; a message without readings (only rejects or quarantine) goes
+    with its topic's device. A message with readings of several terminals on
+    different writers (an ISO 15143-3 fleet snapshot) is cut into one piece per
+    writer; its rejects, quarantine and counters stay with the first piece, and
+    the others are marked ``part`` so metrics count the message once. Its
+    acknowledgement waits for all pieces (:class:`InOrderAcks`). ``memo``
+    caches each device's writer.
+    """
+
+    def writer_of(dev: str) -> int:
+        k = memo.get(dev)
+        if k is None:
+            k = shard_of(dev, writers)
+            if len(memo) >= _SHARD_MEMO_MAX:
+                memo.clear()
+            memo[dev] = k
+        return k
+
+    parts: dict[int, Batch] = {}
+
+    def put(k: int, w: Work) -> None:
+        part = parts.get(k)
+        if part is None:
+            part = parts[k] = Batch(started=batch.started)
+        part.works.append(w)
+        part.readings += len(w.readings)
+
+    for w in batch.works:
+        rs = w.readings
+        if not rs:
+            put(writer_of(w.device) if w.device else 0, w)
+            continue
+        k = writer_of(rs[0].device_id)
+        if len(rs) == 1 or all(writer_of(r.device_id) == k for r in rs):
+            put(k, w)
+            continue
+        pieces: dict[int, list[Reading]] = {}
+        for r in rs:
+            pieces.setdefault(writer_of(r.device_id), []).append(r)
+        for n, (k, readings) in enumerate(pieces.items()):
+            if n == 0:
+                put(k, replace(w, readings=readings))
+            else:
+                put(
+                    k,
+                    Work(w.message, device=w.device, format=w.format, readings=readings, part=True),
+                )
+    return sorted(parts.items())
+
+
+#: Devices whose writer :func:`split_batch` remembers (cleared when full: topics
+#: can name any device, registered or not).
+_SHARD_MEMO_MAX: Final = 100_000
+
+
+class InOrderAcks:
+    """Releases acknowledgements in hand-over order, whichever writer commits first.
+
+    :meth:`open` numbers a batch and says in how many parts it was split;
+    :meth:`done` is called once per committed part. A batch's messages are
+    acknowledged (``ack``) when all its parts and all earlier batches have
+    committed. A part that never commits (stopping while the database is down)
+    holds back every later batch's acknowledgements: the broker sends those
+    messages again, and the store keeps one copy.
+    """
+
+    def __init__(self, ack: Callable[[Sequence[tuple[int, int, int]]], None]) -> None:
+        self._ack = ack
+        self._lock = threading.Lock()
+        self._next_open = 0
+        self._next_ack = 0
+        #: batch number -> [parts still to commit, its messages' (mid, qos, generation)]
+        self._pending: dict[int, list[object]] = {}
+
+    def open(self, batch: Batch, parts: int) -> int:
+        with self._lock:
+            n = self._next_open
+            self._next_open += 1
+            self._pending[n] = [
+                parts,
+                [(w.message.mid, w.message.qos, w.message.generation) for w in batch.works],
+            ]
+            return n
+
+    def done(self, number: int) -> None:
+        with self._lock:
+            entry = self._pending[number]
+            left = entry[0]
+            assert isinstance(left, int)
+            entry[0] = left - 1
+            # Acknowledge every finished batch at the head of the line, in order;
+            # under the lock, so two writers never queue PUBACKs out of order.
+            while True:
+                head = self._pending.get(self._next_ack)
+                if head is None or head[0] != 0:
+                    return
+                del self._pending[self._next_ack]
+                self._next_ack += 1
+                mids = head[1]
+                assert isinstance(mids, list)
+                self._ack(mids)
+
+
+class _LockedHook:
+    """A commit hook shared by several writer threads, called by one at a time.
+
+    The streaming detectors' hook keeps an in-memory state cache that is not
+    thread-safe. Writers own disjoint devices, so serialising the hook cannot
+    deadlock: no writer's hook waits for a row another writer holds.
+    """
+
+    def __init__(self, hook: CommitHook) -> None:
+        self._hook = hook
+        self._lock = threading.Lock()
+
+    def __call__(self, conn: Conn, readings: Sequence[Reading]) -> None:
+        with self._lock:
+            self._hook(conn, readings)
+
+
 class IngestService:
     """One ingest process's worth of threads; :meth:`run` blocks until ``stop_event``."""
 
@@ -104,8 +249,14 @@ class IngestService:
         self.stats = IngestStats()
         self.registry = RegistryCache(self._connect, period_s=settings.ingest_registry_refresh_s)
         self.pipeline = Pipeline(settings, self.registry)
-        self.sink = Sink(ReadingWriter(settings), commit_hook)
+        self.writers = settings.ingest_writers
+        hook: CommitHook | None = commit_hook
+        if hook is not None and self.writers > 1:
+            hook = _LockedHook(hook)
+        # One sink (and store writer) per writer thread: they keep per-connection state.
+        self.sinks = [Sink(ReadingWriter(settings), hook) for _ in range(self.writers)]
         self.source = MqttSource(settings, client_id=client_id)
+        self.acks = InOrderAcks(self.source.ack_batch)
         self._batcher = Batcher(
             max_readings=settings.ingest_batch_size,
             max_age_s=settings.ingest_batch_max_age_ms / 1000.0,
@@ -113,11 +264,17 @@ class IngestService:
                 1, min(settings.ingest_batch_size, settings.ingest_max_inflight_messages // 2)
             ),
         )
-        self._to_writer: queue.Queue[object] = queue.Queue(maxsize=2)
-        #: True while the writer thread waits with nothing queued: then a partial
-        #: batch goes at once instead of waiting for its size or age (group commit).
-        self._writer_idle = False
+        self._to_writer: list[queue.Queue[object]] = [
+            queue.Queue(maxsize=2) for _ in range(self.writers)
+        ]
+        #: True while a writer thread waits with nothing queued: when all are, a
+        #: partial batch goes at once instead of waiting for its size or age
+        #: (group commit).
+        self._idle = [False] * self.writers
+        self._shards: dict[str, int] = {}
         self._writer_error: BaseException | None = None
+        self._stats_lock = threading.Lock()
+        #: Called after each committed part (from its writer thread).
         self.on_commit: Callable[[Committed], None] | None = None
         self._stop = threading.Event()
 
@@ -129,8 +286,15 @@ class IngestService:
         """Run until ``stop_event`` is set; flushes and commits what it holds on the way out."""
         tune_gc(self.settings)
         self.registry.refresh()
-        writer = threading.Thread(target=self._writer_loop, name="ingest-writer", daemon=True)
-        writer.start()
+        threads = [
+            threading.Thread(
+                target=self._writer_loop, args=(i,), name=f"ingest-writer-{i}", daemon=True
+            )
+            for i in range(self.writers)
+        ]
+        for th in threads:
+            th.start()
+        idle = self._idle
         self.source.start()
         if ready_event is not None:
             threading.Thread(
@@ -148,7 +312,7 @@ class IngestService:
         try:
             while not stop_event.is_set():
                 if self._writer_error is not None:
-                    raise IngestError("the writer thread failed") from self._writer_error
+                    raise IngestError("a writer thread failed") from self._writer_error
                 self.registry.maybe_refresh()
                 if not inbound:
                     # Clear, re-check, wait: the network thread sets the event after
@@ -181,26 +345,27 @@ class IngestService:
                 # queued and the writer has nothing to do: under a light load a
                 # message waits for one commit, not for the batch age; under a
                 # backlog the writer is busy and batches fill up to their size.
-                if batcher.batch.works and (
-                    batcher.due_in() <= 0 or (self._writer_idle and not inbound)
-                ):
+                if batcher.batch.works and (batcher.due_in() <= 0 or (all(idle) and not inbound)):
                     self._hand_over(batcher.take(), stop_event)
         finally:
             if batcher.batch.works:
                 self._hand_over(batcher.take(), stop_event, final=True)
             self._put_stop()
-            writer.join(timeout=60)
+            deadline = time.monotonic() + 60
+            for th in threads:
+                th.join(timeout=max(0.0, deadline - time.monotonic()))
             self.source.stop()
             self.registry.close()
 
     def _put_stop(self) -> None:
-        while True:
-            try:
-                self._to_writer.put(_STOP, timeout=0.5)
-                return
-            except queue.Full:
-                if self._writer_error is not None:
-                    return
+        for q in self._to_writer:
+            while True:
+                try:
+                    q.put(_STOP, timeout=0.5)
+                    break
+                except queue.Full:
+                    if self._writer_error is not None:
+                        return
 
     def _signal_ready(self, ready: threading.Event, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -209,39 +374,51 @@ class IngestService:
                 return
 
     def _hand_over(self, batch: Batch, stop_event: threading.Event, *, final: bool = False) -> None:
-        self._writer_idle = False
-        while True:
-            try:
-                self._to_writer.put(batch, timeout=0.5)
-                return
-            except queue.Full:
-                if self._writer_error is not None:
-                    raise IngestError("the writer thread failed") from self._writer_error
-                if stop_event.is_set() and not final:
-                    return  # not acknowledged: the broker sends these again
+        if self.writers == 1:
+            parts = [(0, batch)]
+        else:
+            parts = split_batch(batch, self.writers, self._shards)
+        number = self.acks.open(batch, len(parts))
+        for shard, part in parts:
+            self._idle[shard] = False
+            q = self._to_writer[shard]
+            while True:
+                try:
+                    q.put((number, part), timeout=0.5)
+                    break
+                except queue.Full:
+                    if self._writer_error is not None:
+                        raise IngestError("a writer thread failed") from self._writer_error
+                    if stop_event.is_set() and not final:
+                        return  # not acknowledged: the broker sends these again
 
-    # -- the writer thread -------------------------------------------------------------
-    def _writer_loop(self) -> None:
+    # -- the writer threads ------------------------------------------------------------
+    def _writer_loop(self, shard: int) -> None:
         conn: Conn | None = None
+        q = self._to_writer[shard]
+        sink = self.sinks[shard]
         try:
             while True:
-                if self._to_writer.empty():
-                    self._writer_idle = True
+                if q.empty():
+                    self._idle[shard] = True
                     self.source.arrived.set()  # wake the pipeline for a partial batch
-                item = self._to_writer.get()
-                self._writer_idle = False
+                item = q.get()
+                self._idle[shard] = False
                 if item is _STOP:
                     return
-                assert isinstance(item, Batch)
-                conn = self._commit_with_retry(conn, item)
+                assert isinstance(item, tuple)
+                number, part = item
+                conn = self._commit_with_retry(conn, sink, part, number)
         except BaseException as exc:
             self._writer_error = exc
-            log.exception("ingest writer failed")
+            log.exception("ingest writer %d failed", shard)
         finally:
             if conn is not None:
                 conn.close()
 
-    def _commit_with_retry(self, conn: Conn | None, batch: Batch) -> Conn | None:
+    def _commit_with_retry(
+        self, conn: Conn | None, sink: Sink, batch: Batch, number: int
+    ) -> Conn | None:
         delay = 0.2
         started = time.monotonic()
         while True:
@@ -249,7 +426,8 @@ class IngestService:
                 if conn is None or conn.closed:
                     conn = self._connect()
                 t0 = time.monotonic()
-                done = self.sink.commit(conn, batch)
+                done = sink.commit(conn, batch)
+                self.acks.done(number)
                 self._after_commit(batch, done, time.monotonic() - t0)
                 return conn
             except DatabaseUnavailable as exc:
@@ -267,17 +445,15 @@ class IngestService:
                 delay = min(delay * 2, 5.0)
 
     def _after_commit(self, batch: Batch, done: Committed, seconds: float) -> None:
-        self.source.ack_batch(
-            [(w.message.mid, w.message.qos, w.message.generation) for w in batch.works]
-        )
         m_ = self.metrics
         m_.db_up.set(1)
         s = self.stats
-        s.batches += 1
-        s.readings_written += len(done.inserted)
-        s.duplicates += done.duplicates + sum(w.duplicates for w in batch.works)
-        s.rejected += len(done.rejected)
-        s.quarantined += done.quarantined
+        with self._stats_lock:  # several writer threads
+            s.batches += 1
+            s.readings_written += len(done.inserted)
+            s.duplicates += done.duplicates + sum(w.duplicates for w in batch.works)
+            s.rejected += len(done.rejected)
+            s.quarantined += done.quarantined
         _count_batch(m_, batch.works, done, seconds)
         if self.on_commit is not None:
             self.on_commit(done)
@@ -287,6 +463,8 @@ def _count_batch(m: IngestMetrics, works: list[Work], done: Committed, seconds: 
     formats: dict[str, int] = {}
     dropped = 0
     for w in works:
+        if w.part:
+            continue  # the rest of a message split between writers: counted with its first piece
         formats[w.format or "unknown"] = formats.get(w.format or "unknown", 0) + 1
         dropped += w.position_dropped
     for fmt, n in formats.items():

@@ -88,7 +88,7 @@ class Sink:
     def _fail_one(self, conn: Conn, work: Work, exc: Exception) -> Committed:
         log.error("message on %s cannot be written: %s", work.message.topic, exc)
         reject = Rejected(work.message, "write", "write_failed", f"write failed: {exc!s:.400}")
-        bare = Work(work.message, device=work.device, format=work.format)
+        bare = Work(work.message, device=work.device, format=work.format, part=work.part)
         return self._commit(conn, [bare], (reject,))
 
     def _commit(self, conn: Conn, works: Sequence[Work], extra: Sequence[Rejected]) -> Committed:
