@@ -7,7 +7,8 @@ What is measured, all on one machine (broker, database and contenders local):
   and the figure is rows committed per second from the first commit to the
   last (the publisher's own cost on a 2-core machine does not cap it);
 * contenders on the same backlog: the ingest (single-reading JSON messages at
-  QoS 1, and store-and-forward arrays), the raw ceiling (a paho subscriber that
+  QoS 1, and store-and-forward arrays, each by one process and by two in a
+  shared-subscription group), the raw ceiling (a paho subscriber that
   only decodes the JSON), a naive baseline (one INSERT and COMMIT per message)
   and Node-RED 4.1.8 (mqtt in -> json -> function buffering rows and COPYing
   them with pg-copy-streams every 1,000 rows or 1 s);
@@ -149,7 +150,12 @@ def shared_ingest_processes(
 
 
 def ingest_drain_shared(
-    settings: Settings, db_url: str, broker_url: str, items: list[Item], workers: int
+    settings: Settings,
+    db_url: str,
+    broker_url: str,
+    items: list[Item],
+    workers: int,
+    readings: int | None = None,
 ) -> dict[str, float]:
     """Backlog drain by ``workers`` ingest processes sharing ``$share/bench/...``.
 
@@ -162,9 +168,10 @@ def ingest_drain_shared(
         pass  # creates the persistent sessions and their shared subscriptions
     publish(broker_url, items)
     with shared_ingest_processes(shared, cids, wait_ready=False):
-        first, at_first, last = wait_rows(lambda: count_rows(db_url, "count_readings"), len(items))
+        n = readings or len(items)
+        first, at_first, last = wait_rows(lambda: count_rows(db_url, "count_readings"), n)
     forget_sessions(broker_url, cids)
-    return {"rate": drain_rate(first, at_first, last, len(items)), "seconds": last - first}
+    return {"rate": drain_rate(first, at_first, last, n), "seconds": last - first}
 
 
 def ingest_live(
@@ -249,6 +256,7 @@ def bench_ingest(
             }
         )
         single = single_items(devices, messages)
+        out["ingest_writers"] = settings.ingest_writers
 
         def step(name: str, fn: Callable[[], dict[str, float]]) -> None:
             truncate_rows(db_url)
@@ -277,6 +285,12 @@ def bench_ingest(
         step(
             "ingest_batched",
             lambda: ingest_drain(settings, broker.url, arrays, batched * per_batch),
+        )
+        step(
+            "ingest_batched_2proc",
+            lambda: ingest_drain_shared(
+                settings, db_url, broker.url, arrays, 2, readings=batched * per_batch
+            ),
         )
         live = single_items(devices, messages // 2)
         step("ingest_live", lambda: ingest_live(settings, broker.url, live, len(live)))
@@ -309,6 +323,7 @@ def bench_ingest(
         f"machine: {m['cpus']} cores, Python {m['python']}, PostgreSQL {m['postgresql']},"
         f" load {m['loadavg_start']} -> {m['loadavg_end']}"
     )
+    click.echo(f"writer threads per ingest process: {out['ingest_writers']}")
     click.echo(f"ingest single-reading backlog drain, one process: {ing:,.0f} msgs/s")
     click.echo(
         "ingest single-reading backlog drain, one process, streaming detectors on:"
@@ -318,7 +333,10 @@ def bench_ingest(
         "ingest single-reading backlog drain, two processes ($share group):"
         f" {out['ingest_shared_2proc']['rate']:,.0f} msgs/s"
     )
-    click.echo(f"ingest batched ({per_batch}/msg): {out['ingest_batched']['rate']:,.0f} readings/s")
+    click.echo(
+        f"ingest batched ({per_batch}/msg): {out['ingest_batched']['rate']:,.0f} readings/s;"
+        f" two processes ($share group): {out['ingest_batched_2proc']['rate']:,.0f} readings/s"
+    )
     click.echo(
         f"ingest live publish: {out['ingest_live']['rate']:,.0f} msgs/s"
         f" (publisher {out['ingest_live']['publish_rate']:,.0f} msgs/s)"
