@@ -71,7 +71,7 @@ class Settings(BaseSettings):
         description="flush a partial batch after this long at most (sooner if the writer idles)",
     )
     ingest_writers: int = Field(
-        default=2,
+        default=1,
         ge=1,
         le=16,
         description="writer threads, each with its own database connection; devices are"

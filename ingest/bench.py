@@ -8,10 +8,11 @@ What is measured, all on one machine (broker, database and contenders local):
   last (the publisher's own cost on a 2-core machine does not cap it);
 * contenders on the same backlog: the ingest (single-reading JSON messages at
   QoS 1, and store-and-forward arrays, each by one process and by two in a
-  shared-subscription group), the raw ceiling (a paho subscriber that
-  only decodes the JSON), a naive baseline (one INSERT and COMMIT per message)
-  and Node-RED 4.1.8 (mqtt in -> json -> function buffering rows and COPYing
-  them with pg-copy-streams every 1,000 rows or 1 s);
+  shared-subscription group; the arrays also with two writer threads), the
+  raw ceiling (a paho subscriber that only decodes the JSON), a naive
+  baseline (one INSERT and COMMIT per message) and Node-RED 4.1.8 (mqtt in ->
+  json -> function buffering rows and COPYing them with pg-copy-streams every
+  1,000 rows or 1 s);
 * **live**: the ingest while a publisher sends as fast as it can, and the
   publish-to-commit latency (p50/p99) at a paced 10,000 messages/s.
 
@@ -286,6 +287,11 @@ def bench_ingest(
             "ingest_batched",
             lambda: ingest_drain(settings, broker.url, arrays, batched * per_batch),
         )
+        two_writers = settings.model_copy(update={"ingest_writers": 2})
+        step(
+            "ingest_batched_2writers",
+            lambda: ingest_drain(two_writers, broker.url, arrays, batched * per_batch),
+        )
         step(
             "ingest_batched_2proc",
             lambda: ingest_drain_shared(
@@ -335,6 +341,7 @@ def bench_ingest(
     )
     click.echo(
         f"ingest batched ({per_batch}/msg): {out['ingest_batched']['rate']:,.0f} readings/s;"
+        f" two writer threads: {out['ingest_batched_2writers']['rate']:,.0f} readings/s;"
         f" two processes ($share group): {out['ingest_batched_2proc']['rate']:,.0f} readings/s"
     )
     click.echo(

@@ -27,7 +27,6 @@ import logging
 import queue
 import threading
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -44,7 +43,7 @@ from ingest.source import MqttSource
 from telemetry.db import Conn, connect, database_url
 from telemetry.errors import DatabaseUnavailable
 from telemetry.model import Reading
-from telemetry.store import ReadingWriter
+from telemetry.store import ReadingWriter, shard_of
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +95,6 @@ def load_commit_hook(settings: Settings) -> CommitHook | None:
         raise IngestError(f"commit hook {spec!r} cannot be loaded: {exc}") from exc
     hook: CommitHook = factory(settings)
     return hook
-
-
-def shard_of(device_id: str, writers: int) -> int:
-    """The writer (0 .. ``writers`` - 1) that commits ``device_id``'s readings.
-
-    CRC-32 of the id, not :func:`hash` (randomised per process): stable across
-    restarts and processes, so logs and metrics name the same writer for a device.
-    """
-    return zlib.crc32(device_id.encode()) % writers
 
 
 def split_batch(batch: Batch, writers: int, memo: dict[str, int]) -> list[tuple[int, Batch]]:

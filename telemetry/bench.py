@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ from telemetry.model import Reading
 from telemetry.rollups import materialize_rollups
 from telemetry.schema import migrate
 from telemetry.sqlfiles import query
-from telemetry.store import ReadingWriter
+from telemetry.store import ReadingWriter, shard_of
 
 _LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -105,6 +106,59 @@ def run_writer(url: str, settings: Settings, rows: list[Reading], batch: int) ->
             writer.write(conn, b)
             conn.commit()
         return time.perf_counter() - start
+
+
+def run_parallel(
+    url: str, settings: Settings, rows: list[Reading], batch: int, writers: int
+) -> float:
+    """Seconds to store ``rows`` with ``writers`` writers on their own connections.
+
+    As the ingest does it (``ASSETWATCH_INGEST_WRITERS``): each batch of
+    ``batch`` rows is split by device with :func:`shard_of` and every writer
+    commits its part in its own transaction, in its own thread.
+    """
+    memo: dict[str, int] = {}
+
+    def shard(r: Reading) -> int:
+        k = memo.get(r.device_id)
+        if k is None:
+            k = memo[r.device_id] = shard_of(r.device_id, writers)
+        return k
+
+    conns = [psycopg.connect(url) for _ in range(writers)]
+    errors: list[BaseException] = []
+    try:
+        start = time.perf_counter()
+        parts: list[list[list[Reading]]] = [[] for _ in range(writers)]
+        for b in _batches(rows, batch):
+            split: list[list[Reading]] = [[] for _ in range(writers)]
+            for r in b:
+                split[shard(r)].append(r)
+            for k in range(writers):
+                if split[k]:
+                    parts[k].append(split[k])
+
+        def work(k: int) -> None:
+            writer, conn = ReadingWriter(settings), conns[k]
+            try:
+                for p in parts[k]:
+                    writer.write(conn, p)
+                    conn.commit()
+            except BaseException as exc:  # reported below, not lost in the thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    finally:
+        for c in conns:
+            c.close()
+    if errors:
+        raise errors[0]
+    return elapsed
 
 
 def run_executemany(url: str, rows: list[Reading], batch: int, *, timescale: bool) -> float:
@@ -188,6 +242,13 @@ def machine() -> dict[str, Any]:
 @click.option("--baseline-rows", default=20_000, show_default=True, help="Rows for executemany.")
 @click.option("--batch", default=None, type=int, help="Batch size (default: ingest_batch_size).")
 @click.option("--admin-url", default=None, help="Server to create the scratch database on.")
+@click.option(
+    "--writers",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="Writers on their own connections for the parallel figure (1 leaves it out).",
+)
 @click.option("--timescaledb/--no-timescaledb", default=False, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.pass_context
@@ -198,6 +259,7 @@ def store(
     baseline_rows: int,
     batch: int | None,
     admin_url: str | None,
+    writers: int,
     timescaledb: bool,
     as_json: bool,
 ) -> None:
@@ -228,6 +290,10 @@ def store(
                 conn.commit()
             t_refresh = time.perf_counter() - start
         n_ceiling, t_ceiling = run_ceiling(url, size)
+    t_par = 0.0
+    if writers > 1:  # the same rows into a fresh database, by parallel writers
+        with scratch_database(admin, timescale=timescaledb) as url:
+            t_par = run_parallel(url, settings, data, size, writers)
     with scratch_database(admin, timescale=timescaledb) as url:
         t_many = run_executemany(url, base, size, timescale=timescaledb)
     figures: dict[str, Any] = {
@@ -241,6 +307,9 @@ def store(
         "executemany_rows": len(base),
         "executemany_rows_per_s": len(base) / t_many,
         "ratio": (rows / t_writer) / (len(base) / t_many),
+        "parallel_writers": writers,
+        "parallel_rows_per_s": rows / t_par if t_par else None,
+        "parallel_ratio": (rows / t_par) / (len(base) / t_many) if t_par else None,
         "rollup_refresh_rows_per_s": (rows + len(more)) / t_refresh,
         "server_copy_ceiling_rows_per_s": n_ceiling / t_ceiling,
         "writer_vs_ceiling": (rows / t_writer) / (n_ceiling / t_ceiling),
@@ -264,6 +333,11 @@ def store(
         f"executemany ({len(base)} rows):     {figures['executemany_rows_per_s']:>10,.0f} rows/s"
     )
     click.echo(f"ratio writer / executemany:     {figures['ratio']:>10.1f}x")
+    if t_par:
+        click.echo(
+            f"{writers} writers, own connections:  {figures['parallel_rows_per_s']:>10,.0f} rows/s"
+            f" ({figures['parallel_ratio']:.1f}x executemany on one connection)"
+        )
     click.echo(
         "server COPY ceiling (no client):"
         f" {figures['server_copy_ceiling_rows_per_s']:>10,.0f} rows/s"

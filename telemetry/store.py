@@ -13,6 +13,7 @@ nothing from the writer).
 from __future__ import annotations
 
 import weakref
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,17 @@ class Rejected:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def shard_of(device_id: str, writers: int) -> int:
+    """Which of ``writers`` parallel writers (0 .. ``writers`` - 1) stores ``device_id``.
+
+    Writers on their own connections must own disjoint devices: then they never
+    wait for each other's ``latest_state`` or rollup rows, and one device's
+    batches are stored in order by one writer. CRC-32 of the id, not
+    :func:`hash` (randomised per process): the same writer across restarts.
+    """
+    return zlib.crc32(device_id.encode()) % writers
 
 
 class ReadingWriter:

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from ingest.batching import Batch
 from ingest.pipeline import Message, Rejected, Work
-from ingest.service import InOrderAcks, shard_of, split_batch
+from ingest.service import InOrderAcks, split_batch
 from telemetry.model import Reading
+from telemetry.store import shard_of
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
