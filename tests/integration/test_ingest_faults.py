@@ -207,3 +207,44 @@ def test_postgres_restart_mid_stream(
         pub.loop_stop()
         pub.disconnect()
     _assert_exactly_once(db_url, device, 2 * N, ingest.log)
+
+
+def test_kill_9_with_two_writers_then_restart(
+    env: tuple[str, EmbeddedServer, Ingest, str, Path],
+) -> None:
+    """Two writer threads (``ASSETWATCH_INGEST_WRITERS=2``), devices on both: every
+    reading once after a SIGKILL, whichever writer had committed what."""
+    from telemetry.store import shard_of
+
+    db_url, broker, ingest, _, _ = env
+    ingest.env["ASSETWATCH_INGEST_WRITERS"] = "2"
+    tag = uuid.uuid4().hex[:6]
+    candidates = [f"two-{tag}-{i}" for i in range(64)]
+    devices = [d for d in candidates if shard_of(d, 2) == 0][:4]
+    devices += [d for d in candidates if shard_of(d, 2) == 1][:4]
+    assert len(devices) == 8  # four on each writer
+    for d in devices:
+        register(db_url, d)
+    per = N // 4
+
+    def items(start: int) -> list[tuple[str, bytes]]:
+        batches = [telemetry_items(d, per, start=start) for d in devices]
+        return [m for group in zip(*batches, strict=True) for m in group]  # devices interleaved
+
+    ingest.start()
+    pub = publisher(broker.url)
+    try:
+        publish_all(pub, items(0))
+        assert wait_until(lambda: _stored_all(db_url) > 0, timeout=30), ingest.log.read_text()
+        ingest.kill()
+        publish_all(pub, items(per))
+        ingest.start()
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+    for d in devices:
+        _assert_exactly_once(db_url, d, 2 * per, ingest.log)
+
+
+def _stored_all(db_url: str) -> int:
+    return count(db_url, "SELECT count(*) FROM readings")
