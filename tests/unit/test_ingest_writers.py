@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from ingest.batching import Batch
 from ingest.pipeline import Message, Rejected, Work
-from ingest.service import InOrderAcks, split_batch
+from ingest.writers import InOrderAcks, split_batch
 from telemetry.model import Reading
 from telemetry.store import shard_of
 
