@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -30,7 +29,7 @@ from ingest.codecs.base import DecodeContext, Decoded, Group
 from ingest.errors import DecodeError, RejectError, ValidationError
 from ingest.registry import RegistryCache
 from telemetry.errors import ReadingRangeError
-from telemetry.model import Reading, check_reading_until
+from telemetry.model import EPOCH_FLOOR, Reading, check_reading_until
 
 _DEVICE_ID: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _DEV_EUI: Final = re.compile(r"[0-9A-Fa-f]{16}")
@@ -98,22 +97,50 @@ def message_id(payload: bytes) -> str:
 
 
 class RecentKeys:
-    """The last ``size`` dedup keys seen, for dropping redeliveries before the database does."""
+    """Recent dedup keys, for dropping redeliveries before the database does.
+
+    Two generations of up to ``size`` / 2 keys each: when the newer fills, the
+    older is dropped whole and the newer takes its place. A key is remembered
+    for at least the next ``size`` / 2 keys added and at most ``size``, and
+    memory stays bounded by ``size`` keys (plus one message's). Dropping a whole generation replaces
+    per-key eviction (a deque append, pop and set discard per key cost as much
+    as the lookup); :meth:`unseen` checks a message's keys with C-level set
+    operations. ``size`` 0 remembers nothing.
+    """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._keys: set[object] = set()
-        self._order: deque[object] = deque()
+        self._generation = max(1, (size + 1) // 2)
+        self._new: set[object] = set()
+        self._old: set[object] = set()
 
     def seen(self, key: object) -> bool:
-        """True if ``key`` was added before; otherwise remember it."""
-        if key in self._keys:
+        """True if ``key`` was added recently; otherwise remember it."""
+        if key in self._new or key in self._old:
             return True
-        self._keys.add(key)
-        self._order.append(key)
-        if len(self._order) > self._size:
-            self._keys.discard(self._order.popleft())
+        if self._size:
+            self._new.add(key)
+            self._turn()
         return False
+
+    def unseen(self, keys: Sequence[object]) -> list[int] | None:
+        """Positions of the keys not seen before (remembering them); None if that is all."""
+        distinct = set(keys)
+        if (
+            len(distinct) == len(keys)
+            and distinct.isdisjoint(self._new)
+            and distinct.isdisjoint(self._old)
+        ):
+            if self._size:
+                self._new |= distinct
+                self._turn()
+            return None
+        seen = self.seen
+        return [n for n, key in enumerate(keys) if not seen(key)]
+
+    def _turn(self) -> None:
+        if len(self._new) >= self._generation:
+            self._old, self._new = self._new, set()
 
 
 def dedup_key(r: Reading) -> object:
@@ -268,12 +295,18 @@ class Pipeline:
         latest = self._clock() + skew
         good: list[Reading] = []
         bad: list[ReadingRangeError] = []
+        floor = EPOCH_FLOOR
+        # Ranges the decoder enforced (Decoded.ranges_checked) are not checked
+        # twice; a reading failing what is left gets the full check, which
+        # names the field.
+        checked = work.decoded is not None and work.decoded.ranges_checked
         for r in work.readings:
-            try:
-                check_reading_until(r, latest, skew)
-            except ReadingRangeError as exc:
-                bad.append(exc)
-                continue
+            if not (checked and floor <= r.ts <= latest and (r.lat is None) is (r.lon is None)):
+                try:
+                    check_reading_until(r, latest, skew)
+                except ReadingRangeError as exc:
+                    bad.append(exc)
+                    continue
             if r.lat is not None and not self._position_ok(r):
                 r = replace(r, lat=None, lon=None, alt_m=None, speed_kmh=None, heading_deg=None)
                 work.position_dropped += 1
@@ -343,10 +376,11 @@ class Pipeline:
 
     def dedupe(self, work: Work) -> Work:
         """Drop readings already seen in the recent window (redeliveries, repeated batches)."""
-        seen = self._recent.seen
-        fresh = [r for r in work.readings if not seen(dedup_key(r))]
-        work.duplicates += len(work.readings) - len(fresh)
-        work.readings = fresh
+        rs = work.readings
+        fresh = self._recent.unseen(list(map(dedup_key, rs)))
+        if fresh is not None:
+            work.duplicates += len(rs) - len(fresh)
+            work.readings = [rs[n] for n in fresh]
         return work
 
 

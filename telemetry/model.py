@@ -122,6 +122,14 @@ _FAST_BOUNDS: Final = tuple(
 
 _EPOCH_FLOOR: Final = datetime(2000, 1, 1, tzinfo=UTC)
 
+#: (field, low, high) inclusive, finite: the numeric ranges :func:`check_reading`
+#: enforces, for decoders that check them while parsing (ingest's JSON path).
+FIELD_BOUNDS: Final = _FAST_BOUNDS
+#: No event time before this is storable.
+EPOCH_FLOOR: Final = _EPOCH_FLOOR
+#: Metric names are 1 to this many characters.
+METRIC_NAME_MAX: Final = 64
+
 
 def check_reading(r: Reading, *, now: datetime, max_future_skew: timedelta) -> None:
     """Raise :class:`ReadingRangeError` naming the first field that cannot be stored.
@@ -234,7 +242,7 @@ def _check(r: Reading, latest: datetime, max_future_skew: timedelta) -> None:
     if r.seq is not None and not 0 <= r.seq < 2**63:
         raise ReadingRangeError("seq", r.seq, "must be in 0 .. 2^63-1")
     for key, value in r.metrics.items():
-        if not key or len(key) > 64:
+        if not key or len(key) > METRIC_NAME_MAX:
             raise ReadingRangeError("metrics", key, "metric names are 1-64 characters")
         if not math.isfinite(float(value)):
             raise ReadingRangeError(f"metrics.{key}", value, "not a finite number")

@@ -12,7 +12,7 @@ everything time-dependent comes in :class:`DecodeContext`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -63,11 +63,16 @@ class Decoded:
     ``topic_bound`` says whether the identified terminal must be the one named
     in the topic (true for every format except ISO 15143-3 fleet snapshots and
     ChirpStack uplinks, whose topics do not name an assetwatch device).
+    ``ranges_checked`` says the decoder already enforced every range of
+    :func:`telemetry.model.check_reading` except the event-time limits and the
+    lat/lon pairing, which depend on the clock and on two fields (the validate
+    stage then checks only those).
     """
 
     source: str
     groups: tuple[Group, ...]
     topic_bound: bool = True
+    ranges_checked: bool = field(default=False, compare=False)  # how, not what
 
     @property
     def reading_count(self) -> int:

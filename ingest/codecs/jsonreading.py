@@ -17,6 +17,7 @@ errors, and the readings of every payload both paths accept, are the same
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
@@ -26,7 +27,7 @@ import orjson
 
 from ingest.codecs.base import ID_DEVICE, DecodeContext, Decoded, Group
 from ingest.errors import DecodeError
-from telemetry.model import EMPTY_METRICS, Reading
+from telemetry.model import EMPTY_METRICS, FIELD_BOUNDS, METRIC_NAME_MAX, Reading
 
 _NUM: Final = 1
 _INT: Final = 2
@@ -166,11 +167,62 @@ class _Wire(msgspec.Struct):
     device_id: str | msgspec.UnsetType = msgspec.UNSET
 
 
+_B: Final = {name: (low, high) for name, low, high in FIELD_BOUNDS}
+_FLOAT_MAX: Final = sys.float_info.max
+_Lat = Annotated[float, msgspec.Meta(ge=_B["lat"][0], le=_B["lat"][1])]
+_Lon = Annotated[float, msgspec.Meta(ge=_B["lon"][0], le=_B["lon"][1])]
+_Alt = Annotated[float, msgspec.Meta(ge=_B["alt_m"][0], le=_B["alt_m"][1])]
+_Speed = Annotated[float, msgspec.Meta(ge=_B["speed_kmh"][0], le=_B["speed_kmh"][1])]
+_Heading = Annotated[float, msgspec.Meta(ge=_B["heading_deg"][0], le=_B["heading_deg"][1])]
+_Hdop = Annotated[float, msgspec.Meta(ge=_B["hdop"][0], le=_B["hdop"][1])]
+_Sats = Annotated[int, msgspec.Meta(ge=int(_B["sats"][0]), le=int(_B["sats"][1]))]
+_Hours = Annotated[float, msgspec.Meta(ge=_B["engine_hours"][0], le=_B["engine_hours"][1])]
+_Odo = Annotated[float, msgspec.Meta(ge=_B["odometer_km"][0], le=_B["odometer_km"][1])]
+_Fuel = Annotated[float, msgspec.Meta(ge=_B["fuel_pct"][0], le=_B["fuel_pct"][1])]
+_Volts = Annotated[float, msgspec.Meta(ge=_B["battery_v"][0], le=_B["battery_v"][1])]
+_Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+_MetricName = Annotated[str, msgspec.Meta(min_length=1, max_length=METRIC_NAME_MAX)]
+_Finite = Annotated[float, msgspec.Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
+
+
+class _WireInRange(msgspec.Struct):
+    """:class:`_Wire` with the store's ranges (``telemetry.model.FIELD_BOUNDS``) as constraints.
+
+    msgspec checks them in the same C pass as the types, so a reading decoded
+    through this struct needs only the event-time and lat/lon-pair checks in the
+    validate stage (``Decoded.ranges_checked``). A payload it refuses is decoded
+    again through :class:`_Wire` and checked reading by reading, which names
+    the field: the rejects and their reasons are the same either way
+    (``tests/unit/test_ingest_json_fastpath.py``).
+    """
+
+    ts: str | _Int64 | float | msgspec.UnsetType = msgspec.UNSET
+    seq: _Seq | None = None
+    lat: _Lat | None = None
+    lon: _Lon | None = None
+    alt_m: _Alt | None = None
+    speed_kmh: _Speed | None = None
+    heading_deg: _Heading | None = None
+    hdop: _Hdop | None = None
+    sats: _Sats | None = None
+    ignition: bool | None = None
+    engine_on: bool | None = None
+    engine_hours: _Hours | None = None
+    odometer_km: _Odo | None = None
+    fuel_pct: _Fuel | None = None
+    battery_v: _Volts | None = None
+    ext_power: bool | None = None
+    tamper: bool | None = None
+    metrics: dict[_MetricName, _Finite] | msgspec.UnsetType = msgspec.UNSET
+    device_id: str | msgspec.UnsetType = msgspec.UNSET
+
+
 _WIRE: Final = msgspec.json.Decoder(_Wire | list[_Wire])
+_WIRE_IN_RANGE: Final = msgspec.json.Decoder(_WireInRange | list[_WireInRange])
 _UNSET: Final = msgspec.UNSET
 
 
-def _reading_from_wire(w: _Wire, ctx: DecodeContext) -> Reading:
+def _reading_from_wire(w: _Wire | _WireInRange, ctx: DecodeContext) -> Reading:
     if w.device_id is not _UNSET and w.device_id != ctx.topic_device:
         raise DecodeError(
             "device_mismatch",
@@ -195,10 +247,16 @@ def decode(payload: bytes, ctx: DecodeContext) -> Decoded:
         # refuses invalid UTF-8 anywhere, so such payloads take its path.
         if not payload.isascii():
             payload.decode()
-        wire = _WIRE.decode(payload)
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        wire: Any = _WIRE_IN_RANGE.decode(payload)
+    except msgspec.ValidationError:  # a wrong type, or a value out of range
+        try:
+            wire = _WIRE.decode(payload)
+        except msgspec.DecodeError:  # ValidationError is one
+            return decode_checked(payload, ctx)
+        return _decoded(wire, _reading_from_wire, ctx)
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return decode_checked(payload, ctx)
-    return _decoded(wire, _reading_from_wire, ctx)
+    return _decoded(wire, _reading_from_wire, ctx, ranges_checked=True)
 
 
 def decode_checked(payload: bytes, ctx: DecodeContext) -> Decoded:
@@ -211,7 +269,11 @@ def decode_checked(payload: bytes, ctx: DecodeContext) -> Decoded:
 
 
 def _decoded(
-    doc: Any, build: Callable[[Any, DecodeContext], Reading], ctx: DecodeContext
+    doc: Any,
+    build: Callable[[Any, DecodeContext], Reading],
+    ctx: DecodeContext,
+    *,
+    ranges_checked: bool = False,
 ) -> Decoded:
     """One reading per object of an array (a store-and-forward batch), or the one object."""
     if type(doc) is list:
@@ -222,4 +284,5 @@ def _decoded(
         readings = tuple([build(o, ctx) for o in doc])
     else:
         readings = (build(doc, ctx),)
-    return Decoded("json", (Group(ID_DEVICE, ctx.topic_device, readings),))
+    group = Group(ID_DEVICE, ctx.topic_device, readings)
+    return Decoded("json", (group,), ranges_checked=ranges_checked)

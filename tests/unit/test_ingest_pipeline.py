@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import orjson
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from assetwatch.settings import Settings
-from ingest.pipeline import Message, Pipeline, RecentKeys
+from ingest.errors import RejectError
+from ingest.pipeline import Message, Pipeline, RecentKeys, Work
 from ingest.registry import snapshot_of, static_registry
+from telemetry.model import FIELD_BOUNDS
 from tests.jt808_frames import frame, location_body
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -105,8 +111,41 @@ def test_dedupe_drops_redeliveries() -> None:
     again = p.process(msg("assetwatch/T1/telemetry", body))
     assert again.readings == []
     assert again.duplicates == 1
-    keys = RecentKeys(2)
-    assert [keys.seen(k) for k in ("a", "b", "a", "c", "a")] == [False, False, True, False, False]
+    # Generations of two keys: "a" is remembered while its generation is the
+    # newer or the older one, and forgotten when a third generation starts.
+    keys = RecentKeys(4)
+    assert [keys.seen(k) for k in ("a", "b", "a", "c", "d", "a", "d")] == [
+        False, False, True, False, False, False, True
+    ]  # fmt: skip
+    assert [keys.seen(k) for k in ("e", "f", "a", "c")] == [False, False, True, False]
+    assert keys.unseen(["g", "h"]) is None
+    assert keys.unseen(["g", "i", "i", "e"]) == [1, 3]
+    nothing = RecentKeys(0)
+    assert nothing.unseen(["a"]) is None
+    assert nothing.unseen(["a", "a"]) == [0, 1]
+
+
+def test_recent_keys_window_keeps_its_promise() -> None:
+    """A key added among the last size/2 new keys is always caught; a new key never is."""
+    import random
+
+    rng = random.Random(7)
+    size = 50
+    recent = RecentKeys(size)
+    added: list[int] = []  # every key remembered, in order
+    for _ in range(2000):
+        keys = [rng.randrange(150) for _ in range(rng.randrange(1, 8))]
+        got = recent.unseen(keys)
+        fresh = set(range(len(keys)) if got is None else got)
+        for n, key in enumerate(keys):
+            if key in added[-(size // 2) :] or key in keys[:n]:
+                assert n not in fresh, (key, added[-(size // 2) :])
+            elif key not in added:
+                assert n in fresh
+            if n in fresh:
+                added.append(key)
+        # Bounded: a generation overfills by at most one message's keys (< 8 here).
+        assert len(recent._new) + len(recent._old) <= size + 2 * 7
 
 
 def test_bad_topics_are_rejected_at_decode() -> None:
@@ -121,3 +160,67 @@ def test_bad_topics_are_rejected_at_decode() -> None:
         assert work.rejected[0].stage == "decode", topic
     big = pipeline(ingest_max_payload_bytes=10).process(msg("assetwatch/T1/telemetry", b"[" * 11))
     assert big.rejected[0].code == "too_large"
+
+
+_ANY = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**6), 10**6))
+
+
+def _near(low: float, high: float) -> st.SearchStrategy[float | int]:
+    """Mostly in range (a doc tells the paths apart only when one field is out)."""
+    edges = [low, high, low - 0.5, high + 0.5, math.nextafter(low, -math.inf),
+             math.nextafter(high, math.inf), (low + high) / 2]  # fmt: skip
+    return st.floats(low, high) | st.sampled_from(edges) | st.integers(int(low), int(low) + 2)
+
+
+_BOUNDED = {name: _near(low, min(high, 1e300)) for name, low, high in FIELD_BOUNDS}
+_DOCS = st.fixed_dictionaries(
+    {
+        "ts": st.just("2026-03-02T08:59:00Z")
+        | st.sampled_from(
+            [
+                "2026-03-02T09:04:59Z",  # within the default skew
+                "2026-03-02T12:00:00Z",  # too far ahead
+                "1999-12-31T23:59:59Z",
+                "2000-01-01T00:00:00Z",
+            ]
+        ),
+        # Both keys always, as a real fix has them (null for no fix).
+        "lat": st.none() | _BOUNDED["lat"],
+        "lon": st.none() | _BOUNDED["lon"],
+    },
+    optional={
+        **{name: v for name, v in _BOUNDED.items() if name not in ("lat", "lon", "sats")},
+        "sats": st.sampled_from([-1, 0, 3, 255, 256]) | st.integers(0, 255) | _ANY,
+        "seq": st.sampled_from([-1, 0, 2**63 - 1, 2**63]) | st.integers(-5, 2**40),
+        "metrics": st.dictionaries(
+            st.sampled_from(["", "a" * 64, "a" * 65, "power_kw"]) | st.text(max_size=3),
+            st.floats(-9, 9) | st.sampled_from([1e308, -1e308, 1.7976931348623157e308]),
+            max_size=3,
+        ),
+    },
+)
+
+
+@hsettings(max_examples=2000, deadline=None)
+@given(st.lists(_DOCS, min_size=1, max_size=3))
+def test_validate_is_the_same_whether_the_decoder_checked_ranges(docs: list[object]) -> None:
+    """msgspec's range constraints (Decoded.ranges_checked) stand in for the checks exactly."""
+    p = pipeline()
+    payload = orjson.dumps(docs)
+
+    def run(forget: bool) -> object:
+        work = Work(msg("assetwatch/T1/telemetry", payload))
+        try:
+            work = p.decode(work)
+        except RejectError as exc:
+            return ("decode", exc.code, exc.reason)
+        assert work.decoded is not None
+        if forget:
+            work.decoded.ranges_checked = False
+        try:
+            work = p.validate(work)
+        except RejectError as exc:
+            return ("validate", exc.code, exc.reason)
+        return work.readings, [(r.code, r.reason) for r in work.rejected], work.position_dropped
+
+    assert run(False) == run(True)
