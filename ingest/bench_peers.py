@@ -23,10 +23,10 @@ from ingest.bench_support import (
     Item,
     bench_query,
     broker_port,
-    count_rows,
     drain_rate,
     forget_sessions,
     publish,
+    row_counter,
     wait_rows,
 )
 
@@ -177,9 +177,8 @@ def nodered_drain(
         proc.wait(30)
         publish(broker_url, items)
         proc = run_nodered()
-        first, at_first, last = wait_rows(
-            lambda: count_rows(db_url, "count_nodered"), len(items), timeout=180
-        )
+        with row_counter(db_url, "count_nodered") as poll:
+            first, at_first, last = wait_rows(poll, len(items), timeout=180)
     finally:
         proc.terminate()
         try:
