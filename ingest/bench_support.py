@@ -73,19 +73,13 @@ def broker_port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def count_rows(url: str, name: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(bench_query(name)).fetchone()
-    return int(row[0]) if row else 0
-
-
 @contextmanager
 def row_counter(url: str, name: str) -> Iterator[Callable[[], int]]:
-    """``count_rows`` on one open connection, for polling during a timed drain.
+    """A function counting rows with bench query ``name``, for polling during a timed drain.
 
-    A connection per poll cost the server a backend start each time, and a
-    parallel scan took the contender's cores: the poll is serial, on one
-    connection, and :func:`wait_rows` polls rarely until the end is near.
+    One open connection (a connection per poll cost the server a backend start
+    each time) and a serial scan (a parallel one took the contender's cores);
+    :func:`wait_rows` polls rarely until the end is near.
     """
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET max_parallel_workers_per_gather = 0")

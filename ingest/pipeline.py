@@ -102,10 +102,10 @@ class RecentKeys:
     Two generations of up to ``size`` / 2 keys each: when the newer fills, the
     older is dropped whole and the newer takes its place. A key is remembered
     for at least the next ``size`` / 2 keys added and at most ``size``, and
-    memory stays bounded by ``size`` keys (plus one message's). Dropping a whole generation replaces
-    per-key eviction (a deque append, pop and set discard per key cost as much
-    as the lookup); :meth:`unseen` checks a message's keys with C-level set
-    operations. ``size`` 0 remembers nothing.
+    memory stays bounded by ``size`` keys (plus one message's). Dropping a
+    whole generation replaces per-key eviction (a deque append, pop and set
+    discard per key cost as much as the lookup); :meth:`unseen` checks a
+    message's keys with C-level set operations. ``size`` 0 remembers nothing.
     """
 
     def __init__(self, size: int) -> None:
