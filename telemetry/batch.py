@@ -12,14 +12,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from itertools import compress
+from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Any
 
 import numpy as np
-from psycopg.types.json import Jsonb
 
+from telemetry.copybin import EncodedRows, copy_data, encode_readings, latest_rows
 from telemetry.model import Reading
 
 
@@ -60,51 +58,53 @@ def dedup_key(r: Reading) -> int:
 
 @dataclass(frozen=True, slots=True)
 class PreparedBatch:
-    """One batch as the writer sends it: COPY rows, newest row per device, hours touched."""
+    """One batch as the writer sends it: COPY streams, newest reading per device, hours touched."""
 
+    submitted: int  # readings given, repeats within the batch included
     readings: tuple[Reading, ...]  # distinct readings, input order
     keys: list[int]  # their dedup keys, input order
-    rows: list[tuple[Any, ...]]  # their COPY rows, grouped by device (see prepare_batch)
-    latest_rows: list[tuple[Any, ...]]  # newest row per device, + last_received_at
-    latest_devices: tuple[str, ...]
+    order: list[int]  # COPY order of the readings: each device's together, input order within
+    copy_data: bytes  # binary COPY of the readings in ``order`` (telemetry.copybin columns)
+    newest: dict[str, int]  # device -> index of its newest reading by (ts, key)
+    last_received: dict[str, datetime]  # device -> newest receive time in the batch
+    latest_data: bytes  # binary COPY of the newest reading per device, + last_received_at
     buckets_device: tuple[str, ...]  # (device, hour since epoch) pairs the batch touched
     buckets_hour: tuple[int, ...]
 
 
-_get_head = attrgetter(
-    "device_id", "ts", "received_at", "seq", "lat", "lon", "alt_m", "speed_kmh", "heading_deg",
-    "hdop", "sats", "ignition", "engine_on", "engine_hours", "odometer_km", "fuel_pct",
-    "battery_v", "ext_power", "tamper", "source", "topic", "message_id", "late",
-)  # fmt: skip
 _get_device = attrgetter("device_id")
-_get_ts = attrgetter("ts")
+_PG_EPOCH_HOUR = 946_684_800 // 3600  # 2000-01-01 in hours since the Unix epoch
 _get_seq = attrgetter("seq")
 _get_received = attrgetter("received_at")
-_get_alarms = attrgetter("alarms")
-_get_metrics = attrgetter("metrics")
 
 
-def prepare_batch(readings: Sequence[Reading]) -> PreparedBatch:
-    """COPY rows, the newest row per device and the touched hours.
+def prepare_batch(
+    readings: Sequence[Reading], *, check: tuple[datetime, timedelta] | None = None
+) -> PreparedBatch:
+    """COPY streams of the readings and of the newest per device, and the touched hours.
 
-    Column-at-a-time with C-level builtins (attrgetter, zip, sorted, dict):
-    a Python loop per reading cost more than the COPY itself.
+    Column-at-a-time with C-level builtins (attrgetter, zip, sorted, dict) and
+    :mod:`telemetry.copybin`: a Python loop per reading cost more than the
+    server's work on it. ``check`` = (latest acceptable event time, allowed
+    future skew) checks the readings on the way (raising
+    :class:`~telemetry.copybin.NotStorable`); None if they are checked already.
     """
     kept = list(readings)
+    if not kept:
+        return PreparedBatch(0, (), [], [], b"", {}, {}, b"", (), ())
     seqs = list(map(_get_seq, kept))
     if None in seqs:
         keys = [s if s is not None else dedup_key(r) for s, r in zip(seqs, kept, strict=True)]
     else:
         keys = seqs
     devs = list(map(_get_device, kept))
-    tss = list(map(_get_ts, kept))
-    # Epoch seconds stand for the event times below: hashing and comparing
-    # floats is several times cheaper than aware datetimes, and one float
-    # step there (under 0.5 us until 2100) is finer than a microsecond.
-    epochs = list(map(datetime.timestamp, tss))
-    idents = list(zip(devs, epochs, keys, strict=True))
+    encoded = encode_readings(kept, keys, check=check)
+    # Event times as integer microseconds: hashing and comparing ints is
+    # several times cheaper than aware datetimes.
+    stamps = encoded.ts_us
+    idents = list(zip(devs, stamps, keys, strict=True))
     if len(set(idents)) < len(idents):  # the same reading twice in one batch
-        seen: set[tuple[str, float, int]] = set()
+        seen: set[tuple[str, int, int]] = set()
         keep = []
         for n, ident in enumerate(idents):
             if ident not in seen:
@@ -113,27 +113,21 @@ def prepare_batch(readings: Sequence[Reading]) -> PreparedBatch:
         kept = [kept[n] for n in keep]
         keys = [keys[n] for n in keep]
         devs = [devs[n] for n in keep]
-        epochs = [epochs[n] for n in keep]
-        idents = [idents[n] for n in keep]
-    n = len(kept)
-    tails: list[tuple[Any, ...]] = [(None, None, k) for k in keys]
-    odd = set(compress(range(n), map(bool, map(_get_alarms, kept))))
-    odd.update(compress(range(n), map(bool, map(_get_metrics, kept))))
-    for i in odd:
-        r = kept[i]
-        tails[i] = (
-            list(r.alarms) if r.alarms else None,
-            Jsonb(dict(r.metrics)) if r.metrics else None,
-            keys[i],
+        stamps = [stamps[n] for n in keep]
+        encoded = EncodedRows(
+            ts_us=stamps,
+            rows=[encoded.rows[n] for n in keep],
+            fixed=[encoded.fixed[n] for n in keep],
+            tails=[encoded.tails[n] for n in keep],
         )
-    rows = list(map(tuple.__add__, map(_get_head, kept), tails))
+    n = len(kept)
     # COPY each device's rows together (in input order within a device): the
     # unique index on (device_id, ts, dedup_key) then takes consecutive inserts
     # on the same leaf page, instead of one leaf per row across all devices.
     grouped = sorted(range(n), key=devs.__getitem__)
     # Newest by (ts, key) per device: sort the indices (timsort is linear on
     # the usual in-order batch), the last index per device in a dict wins.
-    order = sorted(range(n), key=list(zip(epochs, keys, strict=True)).__getitem__)
+    order = sorted(range(n), key=list(zip(stamps, keys, strict=True)).__getitem__)
     newest = dict(zip(map(devs.__getitem__, order), order, strict=True))
     rxs = list(map(_get_received, kept))
     received: dict[str, datetime] = {}
@@ -146,15 +140,20 @@ def prepare_batch(readings: Sequence[Reading]) -> PreparedBatch:
     else:
         by_rx = sorted(range(n), key=rxs.__getitem__)
         received = dict(zip(map(devs.__getitem__, by_rx), map(rxs.__getitem__, by_rx), strict=True))
-    hours = (np.array(epochs, dtype=np.float64) // 3600).astype(np.int64).tolist()
+    hours = ((np.array(stamps, dtype=np.int64) // 3_600_000_000) + _PG_EPOCH_HOUR).tolist()
     buckets = set(zip(devs, hours, strict=True))
-    latest_rows = [(*rows[i], received.get(dev)) for dev, i in newest.items()]
+    latest = latest_rows(
+        encoded, list(newest.values()), list(newest), list(map(received.get, newest))
+    )
     return PreparedBatch(
+        submitted=len(readings),
         readings=tuple(kept),
         keys=keys,
-        rows=list(map(rows.__getitem__, grouped)),
-        latest_rows=latest_rows,
-        latest_devices=tuple(newest),
+        order=grouped,
+        copy_data=copy_data(list(map(encoded.rows.__getitem__, grouped))),
+        newest=newest,
+        last_received=received,
+        latest_data=copy_data(latest),
         buckets_device=tuple(b[0] for b in buckets),
         buckets_hour=tuple(b[1] for b in buckets),
     )

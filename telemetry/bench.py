@@ -98,13 +98,12 @@ def _batches(rows: list[Reading], size: int) -> Iterator[list[Reading]]:
 
 
 def run_writer(url: str, settings: Settings, rows: list[Reading], batch: int) -> float:
-    """Seconds to store ``rows`` with :class:`ReadingWriter`, one commit per batch."""
+    """Seconds to store ``rows`` with :meth:`ReadingWriter.store_batches` (a commit per batch)."""
     writer = ReadingWriter(settings)
     with psycopg.connect(url) as conn:
         start = time.perf_counter()
-        for b in _batches(rows, batch):
-            writer.write(conn, b)
-            conn.commit()
+        for _ in writer.store_batches(conn, _batches(rows, batch)):
+            pass
         return time.perf_counter() - start
 
 

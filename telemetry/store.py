@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import weakref
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -24,42 +25,11 @@ from psycopg.pq import TransactionStatus
 
 from assetwatch.settings import Settings
 from telemetry.batch import PreparedBatch, prepare_batch
+from telemetry.copybin import NotStorable
 from telemetry.db import Conn
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, TelemetryError
 from telemetry.model import Reading, all_storable, check_reading, check_readings
 from telemetry.sqlfiles import query
-
-#: COPY types of the staging columns, in ``staging_copy`` order (the columns
-#: that need converting last, so most rows are two tuples joined). Explicit types
-#: let psycopg pick binary dumpers without asking the server.
-_COPY_TYPES: Final = (
-    "text",  # device_id
-    "timestamptz",  # ts
-    "timestamptz",  # received_at
-    "int8",  # seq
-    "float8",  # lat
-    "float8",  # lon
-    "float8",  # alt_m
-    "float8",  # speed_kmh
-    "float8",  # heading_deg
-    "float8",  # hdop
-    "int2",  # sats
-    "bool",  # ignition
-    "bool",  # engine_on
-    "float8",  # engine_hours
-    "float8",  # odometer_km
-    "float8",  # fuel_pct
-    "float8",  # battery_v
-    "bool",  # ext_power
-    "bool",  # tamper
-    "text",  # source
-    "text",  # topic
-    "text",  # message_id
-    "bool",  # late
-    "text[]",  # alarms
-    "jsonb",  # metrics
-    "int8",  # dedup_key
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,18 +124,75 @@ class ReadingWriter:
         reading already passed ``check_reading`` (the ingest's validate stage),
         so the hot path does not check it twice.
         """
-        if not checked:
-            check_readings(readings, now=self._clock(), max_future_skew=self.max_future_skew)
-        if not readings:
-            return WriteResult((), 0)
-        batch = prepare_batch(readings)
+        return self.write_prepared(conn, self.prepare(readings, checked=checked))
+
+    def prepare(self, readings: Sequence[Reading], *, checked: bool = False) -> PreparedBatch:
+        """Check (unless ``checked``) and encode a batch for :meth:`write_prepared`.
+
+        Needs no connection: a caller with batches in hand prepares the next one
+        on another thread while the server stores the current one. Raises
+        :class:`ReadingRangeError` for the first reading that cannot be stored.
+        """
+        now = self._clock()
+        skew = self.max_future_skew
+        try:
+            return prepare_batch(readings, check=None if checked else (now + skew, skew))
+        except NotStorable:
+            # Name the first bad reading and field. If the exact check finds
+            # nothing, it is the authority: encode without the column checks.
+            check_readings(readings, now=now, max_future_skew=skew)
+        try:
+            return prepare_batch(readings)
+        except NotStorable as exc:
+            raise TelemetryError(f"a reading cannot be encoded for COPY: {exc.__cause__}") from exc
+
+    def store_batches(
+        self, conn: Conn, batches: Iterable[Sequence[Reading]], *, checked: bool = False
+    ) -> Iterator[WriteResult]:
+        """Store ``batches`` in order, each in a transaction of its own; yield each result.
+
+        The bulk path (backfills, imports, the benchmark): while the server
+        stores one batch, a helper thread checks and encodes the next, so the
+        client's work per reading overlaps the server's instead of adding to
+        it. A batch is committed before its result is yielded; a bad reading
+        raises :class:`ReadingRangeError` when its batch's turn comes (the
+        batches before it stay stored). ``conn`` must be idle (no transaction
+        open): each batch commits.
+        """
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            raise TelemetryError("store_batches commits every batch: call it on an idle connection")
+        todo = iter(batches)
+        with ThreadPoolExecutor(1, thread_name_prefix="aw-prepare") as helper:
+            first = next(todo, None)
+            pending = None if first is None else helper.submit(self.prepare, first, checked=checked)
+            while pending is not None:
+                batch = pending.result()
+                following = next(todo, None)
+                pending = (
+                    None
+                    if following is None
+                    else helper.submit(self.prepare, following, checked=checked)
+                )
+                try:
+                    with conn.transaction():
+                        result = self.write_prepared(conn, batch)
+                except psycopg.OperationalError as exc:  # the commit itself
+                    raise DatabaseUnavailable(f"committing readings failed: {exc}") from exc
+                except psycopg.Error as exc:
+                    raise TelemetryError(f"committing readings failed: {exc}") from exc
+                yield result
+
+    def write_prepared(self, conn: Conn, batch: PreparedBatch) -> WriteResult:
+        """:meth:`write` for a batch from :meth:`prepare` (same transaction rules and errors)."""
+        if not batch.readings:
+            return WriteResult((), batch.submitted)
         try:
             inserted = self._write_batch(conn, batch)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"writing readings failed: {exc}") from exc
         except psycopg.Error as exc:
             raise TelemetryError(f"writing readings failed: {exc}") from exc
-        return WriteResult(inserted, len(readings) - len(inserted))
+        return WriteResult(inserted, batch.submitted - len(inserted))
 
     def _write_batch(self, conn: Conn, batch: PreparedBatch) -> tuple[Reading, ...]:
         if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
@@ -195,9 +222,7 @@ class ReadingWriter:
                 query("telemetry", "release_latest_prepare" if direct else "latest_prepare")
             )
             with cur.copy(query("telemetry", "latest_copy")) as copy:
-                copy.set_types([*_COPY_TYPES, "timestamptz"])
-                for row in batch.latest_rows:
-                    copy.write_row(row)
+                copy.write(batch.latest_data)
             if self._is_plain(conn):
                 with conn.pipeline():  # two statements, one round trip
                     cur.execute(query("telemetry", "latest_upsert"))
@@ -241,9 +266,7 @@ class ReadingWriter:
             cur.execute(query("telemetry", "savepoint"))
             try:
                 with cur.copy(query("telemetry", "readings_copy")) as copy:
-                    copy.set_types(list(_COPY_TYPES))
-                    for row in batch.rows:
-                        copy.write_row(row)
+                    copy.write(batch.copy_data)
             except psycopg.errors.UniqueViolation:
                 cur.execute(query("telemetry", "rollback_savepoint"))
                 cur.execute(query("telemetry", "release_savepoint"))
@@ -255,12 +278,10 @@ class ReadingWriter:
         with conn.cursor() as cur:
             cur.execute(query("telemetry", "staging_prepare"))
             with cur.copy(query("telemetry", "staging_copy")) as copy:
-                copy.set_types(list(_COPY_TYPES))
-                for row in batch.rows:
-                    copy.write_row(row)
+                copy.write(batch.copy_data)
             cur.execute(query("telemetry", "insert_staged"))
             stored = {(str(d), ts, int(k)) for d, ts, k in cur.fetchall()}
-        if len(stored) == len(batch.rows):
+        if len(stored) == len(batch.readings):
             return batch.readings
         return tuple(
             r

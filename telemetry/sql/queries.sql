@@ -1,9 +1,10 @@
 -- Named queries of the telemetry store (loaded with telemetry.sqlfiles.query).
 
 -- name: readings_copy
+-- Columns in telemetry.copybin.READING_COLUMNS order (fixed-width ones first).
 -- Fast path: straight into readings (COPY inserts pages at a time). Runs under a
 -- savepoint; a duplicate key aborts it and the batch takes the staging path.
-COPY readings (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key) FROM STDIN (FORMAT BINARY)
+COPY readings (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, late, dedup_key, source, topic, message_id, alarms, metrics) FROM STDIN (FORMAT BINARY)
 
 -- name: staging_prepare
 -- Per-session staging tables, emptied at each commit: ON COMMIT DELETE ROWS
@@ -16,7 +17,7 @@ CREATE TEMP TABLE IF NOT EXISTS aw_staging (LIKE readings INCLUDING DEFAULTS)
 DELETE FROM aw_staging;
 
 -- name: staging_copy
-COPY aw_staging (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key) FROM STDIN (FORMAT BINARY)
+COPY aw_staging (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, late, dedup_key, source, topic, message_id, alarms, metrics) FROM STDIN (FORMAT BINARY)
 
 -- name: insert_staged
 -- Duplicate path: insert what is new, skip what is stored; report what went in.
@@ -46,7 +47,7 @@ CREATE TEMP TABLE IF NOT EXISTS aw_latest (LIKE latest_state INCLUDING DEFAULTS)
 DELETE FROM aw_latest;
 
 -- name: latest_copy
-COPY aw_latest (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, source, topic, message_id, late, alarms, metrics, dedup_key, last_received_at) FROM STDIN (FORMAT BINARY)
+COPY aw_latest (device_id, ts, received_at, seq, lat, lon, alt_m, speed_kmh, heading_deg, hdop, sats, ignition, engine_on, engine_hours, odometer_km, fuel_pct, battery_v, ext_power, tamper, late, dedup_key, last_received_at, source, topic, message_id, alarms, metrics) FROM STDIN (FORMAT BINARY)
 
 -- name: latest_upsert
 -- aw_latest holds the newest reading of each device in the batch (chosen by the

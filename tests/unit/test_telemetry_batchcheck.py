@@ -120,13 +120,14 @@ def test_prepare_matches_a_per_reading_reference(
         newest[d] = max(newest.get(d, (ts, key)), (ts, key))
         if r.received_at is not None:
             received[d] = max(received.get(d, r.received_at), r.received_at)
-    got = {row[0]: row for row in batch.latest_rows}
-    assert {d: (row[1], row[-2]) for d, row in got.items()} == newest
-    assert {d: row[-1] for d, row in got.items() if row[-1] is not None} == received
+    got = {d: batch.readings[i] for d, i in batch.newest.items()}
+    assert {d: (r.ts, batch.keys[batch.readings.index(r)]) for d, r in got.items()} == newest
+    assert batch.last_received == received
     assert batch.keys == [k for _, _, k in seen]
-    # COPY rows: the same rows, each device's together, in input order within it
-    assert sorted(batch.rows, key=lambda row: row[0]) == batch.rows
-    assert [row[-1] for row in batch.rows] == [
+    # COPY order: each device's readings together, in input order within it
+    devs = [batch.readings[i].device_id for i in batch.order]
+    assert devs == sorted(devs)
+    assert [batch.keys[i] for i in batch.order] == [
         k for d in sorted({d for d, _, _ in seen}) for dd, _, k in seen if dd == d
     ]
     assert set(zip(batch.buckets_device, batch.buckets_hour, strict=True)) == {

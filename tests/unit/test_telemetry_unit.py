@@ -30,9 +30,9 @@ def test_prepare_picks_newest_by_event_time_and_drops_repeats() -> None:
     new = make_reading(ts=T0 + timedelta(hours=2), seq=2, received_at=T0 + timedelta(hours=2))
     batch = prepare_batch([new, old, old, make_reading(device_id="d2", seq=9)])
     assert batch.readings == (new, old, make_reading(device_id="d2", seq=9))
-    by_dev = {row[0]: row for row in batch.latest_rows}
-    assert by_dev["dev-1"][1] == new.ts
-    assert by_dev["dev-1"][-1] == old.received_at  # newest receipt, whatever the event time
+    assert batch.readings[batch.newest["dev-1"]] == new
+    # the newest receipt, whatever the event time
+    assert batch.last_received["dev-1"] == old.received_at
     assert sorted(zip(batch.buckets_device, batch.buckets_hour, strict=True)) == sorted(
         [("dev-1", int(T0.timestamp()) // 3600), ("dev-1", int(T0.timestamp()) // 3600 + 2),
          ("d2", int(T0.timestamp()) // 3600)]
@@ -88,3 +88,18 @@ def test_carry_forward_adds_boundary_segment_and_counter_increase() -> None:
     days = summarize_days(h)
     assert [d.active_hours for d in days] == [2, 1]
     assert days[0].engine_hours == pytest.approx(1.0)
+
+
+def test_copy_statements_list_the_encoders_columns() -> None:
+    import re
+
+    from telemetry.copybin import LATEST_COLUMNS, READING_COLUMNS
+    from telemetry.sqlfiles import query
+
+    def columns(name: str) -> tuple[str, ...]:
+        found = re.search(r"COPY \w+ \(([^)]*)\) FROM STDIN", query("telemetry", name))
+        assert found, name
+        return tuple(c.strip() for c in found.group(1).split(","))
+
+    assert columns("readings_copy") == columns("staging_copy") == READING_COLUMNS
+    assert columns("latest_copy") == LATEST_COLUMNS
