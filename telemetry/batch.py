@@ -17,7 +17,16 @@ from operator import attrgetter
 
 import numpy as np
 
-from telemetry.copybin import EncodedRows, copy_data, encode_readings, latest_rows
+from telemetry.copybin import (
+    EncodedRows,
+    Int8Array,
+    TextArray,
+    copy_data,
+    encode_readings,
+    int8_array,
+    latest_rows,
+    text_array,
+)
 from telemetry.model import Reading
 
 
@@ -70,6 +79,7 @@ class PreparedBatch:
     latest_data: bytes  # binary COPY of the newest reading per device, + last_received_at
     buckets_device: tuple[str, ...]  # (device, hour since epoch) pairs the batch touched
     buckets_hour: tuple[int, ...]
+    bucket_params: tuple[TextArray, Int8Array]  # the same as binary array parameters
 
 
 _get_device = attrgetter("device_id")
@@ -91,7 +101,9 @@ def prepare_batch(
     """
     kept = list(readings)
     if not kept:
-        return PreparedBatch(0, (), [], [], b"", {}, {}, b"", (), ())
+        return PreparedBatch(
+            0, (), [], [], b"", {}, {}, b"", (), (), (text_array([]), int8_array([]))
+        )
     seqs = list(map(_get_seq, kept))
     if None in seqs:
         keys = [s if s is not None else dedup_key(r) for s, r in zip(seqs, kept, strict=True)]
@@ -142,6 +154,8 @@ def prepare_batch(
         received = dict(zip(map(devs.__getitem__, by_rx), map(rxs.__getitem__, by_rx), strict=True))
     hours = ((np.array(stamps, dtype=np.int64) // 3_600_000_000) + _PG_EPOCH_HOUR).tolist()
     buckets = set(zip(devs, hours, strict=True))
+    bucket_devices = tuple(b[0] for b in buckets)
+    bucket_hours = tuple(b[1] for b in buckets)
     latest = latest_rows(
         encoded, list(newest.values()), list(newest), list(map(received.get, newest))
     )
@@ -154,6 +168,7 @@ def prepare_batch(
         newest=newest,
         last_received=received,
         latest_data=copy_data(latest),
-        buckets_device=tuple(b[0] for b in buckets),
-        buckets_hour=tuple(b[1] for b in buckets),
+        buckets_device=bucket_devices,
+        buckets_hour=bucket_hours,
+        bucket_params=(text_array(bucket_devices), int8_array(bucket_hours)),
     )

@@ -25,7 +25,7 @@ from psycopg.pq import TransactionStatus
 
 from assetwatch.settings import Settings
 from telemetry.batch import PreparedBatch, prepare_batch
-from telemetry.copybin import NotStorable
+from telemetry.copybin import NotStorable, register_array_dumpers
 from telemetry.db import Conn
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, TelemetryError
 from telemetry.model import Reading, all_storable, check_reading, check_readings
@@ -197,6 +197,7 @@ class ReadingWriter:
     def _write_batch(self, conn: Conn, batch: PreparedBatch) -> tuple[Reading, ...]:
         if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
             raise TelemetryError("ReadingWriter.write needs a transaction (the caller commits)")
+        plain = self._is_plain(conn)  # first, so cursors see the array dumpers it registers
         inserted: tuple[Reading, ...] | None = None
         remaining, window = self._careful.get(conn, (0, _CAREFUL_BATCHES))
         optimistic = remaining == 0
@@ -223,12 +224,13 @@ class ReadingWriter:
             )
             with cur.copy(query("telemetry", "latest_copy")) as copy:
                 copy.write(batch.latest_data)
-            if self._is_plain(conn):
+            if plain:
                 with conn.pipeline():  # two statements, one round trip
                     cur.execute(query("telemetry", "latest_upsert"))
+                    devices, hours = batch.bucket_params
                     cur.execute(
                         query("telemetry", "rollup_mark_dirty"),
-                        {"devices": list(batch.buckets_device), "hours": list(batch.buckets_hour)},
+                        {"devices": devices, "hours": hours},
                     )
                 self._maybe_refresh(conn)
             else:
@@ -311,6 +313,7 @@ class ReadingWriter:
     def _is_plain(self, conn: Conn) -> bool:
         plain = self._plain.get(conn)
         if plain is None:
+            register_array_dumpers(conn)
             row = conn.execute(query("telemetry", "layout")).fetchone()
             plain = bool(row and row[0])
             self._plain[conn] = plain
