@@ -12,6 +12,7 @@ nothing from the writer).
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -159,8 +160,11 @@ class ReadingWriter:
         batches before it stay stored). ``conn`` must be idle (no transaction
         open): each batch commits.
         """
-        if conn.info.transaction_status != TransactionStatus.IDLE:
-            raise TelemetryError("store_batches commits every batch: call it on an idle connection")
+        if conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+            raise TelemetryError(
+                "store_batches commits every batch: call it on an idle connection"
+                " in transaction mode (not autocommit)"
+            )
         todo = iter(batches)
         with ThreadPoolExecutor(1, thread_name_prefix="aw-prepare") as helper:
             first = next(todo, None)
@@ -174,12 +178,11 @@ class ReadingWriter:
                     else helper.submit(self.prepare, following, checked=checked)
                 )
                 try:
-                    with conn.transaction():
-                        result = self.write_prepared(conn, batch)
-                except psycopg.OperationalError as exc:  # the commit itself
-                    raise DatabaseUnavailable(f"committing readings failed: {exc}") from exc
-                except psycopg.Error as exc:
-                    raise TelemetryError(f"committing readings failed: {exc}") from exc
+                    result = self.write_prepared(conn, batch)
+                    _commit(conn)
+                except BaseException:
+                    _rollback_quietly(conn)
+                    raise
                 yield result
 
     def write_prepared(self, conn: Conn, batch: PreparedBatch) -> WriteResult:
@@ -318,6 +321,21 @@ class ReadingWriter:
             plain = bool(row and row[0])
             self._plain[conn] = plain
         return plain
+
+
+def _commit(conn: Conn) -> None:
+    try:
+        conn.commit()
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"committing readings failed: {exc}") from exc
+    except psycopg.Error as exc:
+        raise TelemetryError(f"committing readings failed: {exc}") from exc
+
+
+def _rollback_quietly(conn: Conn) -> None:
+    """Roll back after a failed batch; a broken connection has nothing to roll back."""
+    with contextlib.suppress(psycopg.Error):
+        conn.rollback()
 
 
 #: After a batch with duplicates, at least this many batches skip the optimistic
