@@ -17,16 +17,8 @@ from operator import attrgetter
 
 import numpy as np
 
-from telemetry.copybin import (
-    EncodedRows,
-    Int8Array,
-    TextArray,
-    copy_data,
-    encode_readings,
-    int8_array,
-    latest_rows,
-    text_array,
-)
+from telemetry.copybin import EncodedRows, copy_data, encode_readings, latest_rows
+from telemetry.copyparams import Int8Array, TextArray, int8_array, text_array
 from telemetry.model import Reading
 
 

@@ -28,14 +28,9 @@ from functools import partial
 from itertools import compress
 from operator import attrgetter, is_not, itemgetter
 from struct import Struct
-from typing import Any, Final, cast
+from typing import Final, cast
 
 import numpy as np
-import psycopg
-from psycopg.abc import Buffer
-from psycopg.adapt import Dumper
-from psycopg.postgres import adapters as postgres
-from psycopg.pq import Format
 
 from telemetry.errors import ReadingRangeError
 from telemetry.model import EPOCH_FLOOR, FIELD_BOUNDS, SOURCES, Reading, check_reading_until
@@ -100,7 +95,6 @@ _PG_EPOCH_S: Final = 946_684_800  # 2000-01-01 in Unix seconds
 _NULL: Final = b"\xff\xff\xff\xff"
 _TSTZ: Final = Struct(">iq")
 _TEXT_OID: Final = 25
-_INT8_OID: Final = 20
 _CACHE_MAX: Final = 100_000  # entries per text cache before it is emptied
 
 
@@ -161,7 +155,7 @@ class _Texts:
         return got
 
 
-_texts = _Texts()
+text_cache = _Texts()  # shared with telemetry.copyparams
 
 
 def _full_tail(r: Reading) -> bytes:
@@ -289,7 +283,7 @@ def encode_readings(
             for i, block in zip(where.tolist(), _pack(kind, columns, where), strict=True):
                 fixed[i] = block
 
-    texts = _texts
+    texts = text_cache
     heads_get = texts.heads.get
     devices = list(map(_get_device, readings))
     cached = list(map(heads_get, devices))  # C-level lookups; None where not cached yet
@@ -377,7 +371,7 @@ def latest_rows(
     last_received: Sequence[datetime | None],
 ) -> list[bytes]:
     """Rows ``picks`` as ``latest_state`` rows of ``devices``, with their newest receive times."""
-    texts = _texts
+    texts = text_cache
     get = texts.latest_heads.get
     heads = [get(d) or texts.latest_head(d) for d in devices]
     micros, null = _micros(last_received)
@@ -390,66 +384,6 @@ def latest_rows(
         b"".join((head, fixed[i], rx, tails[i]))
         for head, i, rx in zip(heads, picks, lrx, strict=True)
     ]
-
-
-class TextArray(bytes):
-    """A ``text[]`` query parameter already in PostgreSQL's binary array format."""
-
-
-class Int8Array(bytes):
-    """A ``bigint[]`` query parameter already in PostgreSQL's binary array format."""
-
-
-class _ArrayDumper(Dumper):
-    format = Format.BINARY
-
-    def dump(self, obj: Buffer) -> Buffer:
-        return obj
-
-
-class _TextArrayDumper(_ArrayDumper):
-    oid = postgres.types["text"].array_oid
-
-
-class _Int8ArrayDumper(_ArrayDumper):
-    oid = postgres.types["int8"].array_oid
-
-
-def register_array_dumpers(conn: psycopg.Connection[Any]) -> None:
-    """Let ``conn`` send :class:`TextArray` and :class:`Int8Array` parameters as they are.
-
-    psycopg's list dumper handles a 1,000-element array one element at a time
-    in Python (about a microsecond each, on the writer's critical path);
-    these arrays are built from cached element encodings by the helper thread.
-    """
-    conn.adapters.register_dumper(TextArray, _TextArrayDumper)
-    conn.adapters.register_dumper(Int8Array, _Int8ArrayDumper)
-
-
-def _array_header(elem_oid: int, n: int) -> bytes:
-    # ndim 1, no NULLs, element type, then the one dimension's length and lower bound
-    return _ARRAY_HEADER.pack(1, 0, elem_oid, n, 1)
-
-
-_ARRAY_HEADER: Final = Struct(">iiIii")
-
-
-def text_array(values: Sequence[str]) -> TextArray:
-    """``values`` as a binary ``text[]`` parameter."""
-    texts = _texts
-    cached = list(map(texts.fields.get, values))
-    if None in cached:
-        cached = [f or texts.field(v) for f, v in zip(cached, values, strict=True)]
-    body = b"".join(cast(list[bytes], cached))
-    return TextArray(_array_header(_TEXT_OID, len(values)) + body)
-
-
-def int8_array(values: Sequence[int]) -> Int8Array:
-    """``values`` as a binary ``bigint[]`` parameter."""
-    block = np.empty(len(values), dtype=[("n", ">i4"), ("v", ">i8")])
-    block["n"] = 8
-    block["v"] = values
-    return Int8Array(_array_header(_INT8_OID, len(values)) + block.tobytes())
 
 
 def copy_data(rows: Sequence[bytes]) -> bytes:

@@ -26,7 +26,8 @@ from psycopg.pq import TransactionStatus
 
 from assetwatch.settings import Settings
 from telemetry.batch import PreparedBatch, prepare_batch
-from telemetry.copybin import NotStorable, register_array_dumpers
+from telemetry.copybin import NotStorable
+from telemetry.copyparams import register_array_dumpers
 from telemetry.db import Conn
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, TelemetryError
 from telemetry.model import Reading, all_storable, check_reading, check_readings
