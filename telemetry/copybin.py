@@ -21,14 +21,14 @@ The column order of a row is :data:`READING_COLUMNS` (the COPY statements in
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import compress
 from operator import attrgetter, is_not, itemgetter
 from struct import Struct
-from typing import Final, cast
+from typing import Final, TypeVar, cast
 
 import numpy as np
 
@@ -128,31 +128,31 @@ class _Texts:
         self.fields: dict[str, bytes] = {}  # device id -> its text field (length + UTF-8)
 
     def field(self, value: str) -> bytes:
-        if len(self.fields) >= _CACHE_MAX:
-            self.fields.clear()
-        got = self.fields[value] = _text(value)
-        return got
+        return _remember(self.fields, value, _text(value))
 
     def head(self, device_id: str) -> bytes:
-        if len(self.heads) >= _CACHE_MAX:
-            self.heads.clear()
-        got = self.heads[device_id] = len(READING_COLUMNS).to_bytes(2, "big") + _text(device_id)
-        return got
+        head = len(READING_COLUMNS).to_bytes(2, "big") + _text(device_id)
+        return _remember(self.heads, device_id, head)
 
     def latest_head(self, device_id: str) -> bytes:
-        if len(self.latest_heads) >= _CACHE_MAX:
-            self.latest_heads.clear()
-        got = len(LATEST_COLUMNS).to_bytes(2, "big") + _text(device_id)
-        self.latest_heads[device_id] = got
-        return got
+        head = len(LATEST_COLUMNS).to_bytes(2, "big") + _text(device_id)
+        return _remember(self.latest_heads, device_id, head)
 
     def plain_tail(self, key: tuple[str, str | None]) -> bytes:
-        if len(self.tails) >= _CACHE_MAX:
-            self.tails.clear()
         source, topic = key
-        got = _text(source) + (_NULL if topic is None else _text(topic)) + _NULL * 3
-        self.tails[key] = got
-        return got
+        tail = _text(source) + (_NULL if topic is None else _text(topic)) + _NULL * 3
+        return _remember(self.tails, key, tail)
+
+
+_K = TypeVar("_K", bound=Hashable)
+
+
+def _remember(cache: dict[_K, bytes], key: _K, value: bytes) -> bytes:
+    """Store ``value`` in ``cache``, emptied first once it holds ``_CACHE_MAX`` entries."""
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 text_cache = _Texts()  # shared with telemetry.copyparams
@@ -166,10 +166,7 @@ def _full_tail(r: Reading) -> bytes:
         _NULL if r.message_id is None else _text(r.message_id),
     ]
     if r.alarms:
-        body = [b"\x00\x00\x00\x01\x00\x00\x00\x00", _TEXT_OID.to_bytes(4, "big")]
-        body.append(len(r.alarms).to_bytes(4, "big") + b"\x00\x00\x00\x01")
-        body.extend(_text(a) for a in r.alarms)
-        array = b"".join(body)
+        array = text_array_bytes(r.alarms)
         parts.append(len(array).to_bytes(4, "big") + array)
     else:
         parts.append(_NULL)
@@ -179,6 +176,24 @@ def _full_tail(r: Reading) -> bytes:
     else:
         parts.append(_NULL)
     return b"".join(parts)
+
+
+def text_array_bytes(values: Sequence[str]) -> bytes:
+    """``values`` in the binary format of a ``text[]`` (element encodings cached)."""
+    texts = text_cache
+    cached = list(map(texts.fields.get, values))
+    if None in cached:
+        cached = [f or texts.field(v) for f, v in zip(cached, values, strict=True)]
+    return array_header(_TEXT_OID, len(values)) + b"".join(cast(list[bytes], cached))
+
+
+def array_header(elem_oid: int, n: int) -> bytes:
+    """The header of a one-dimensional binary array of ``n`` non-NULL elements."""
+    # ndim 1, no NULLs, element type, then the one dimension's length and lower bound
+    return _ARRAY_HEADER.pack(1, 0, elem_oid, n, 1)
+
+
+_ARRAY_HEADER: Final = Struct(">iiIii")
 
 
 def _micros(times: Sequence[datetime | None]) -> tuple[np.ndarray, np.ndarray]:

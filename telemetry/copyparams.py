@@ -11,8 +11,7 @@ as they are.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from struct import Struct
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import numpy as np
 import psycopg
@@ -23,7 +22,6 @@ from psycopg.pq import Format
 
 from telemetry import copybin
 
-_TEXT_OID: Final = 25
 _INT8_OID: Final = 20
 
 
@@ -61,22 +59,9 @@ def register_array_dumpers(conn: psycopg.Connection[Any]) -> None:
     conn.adapters.register_dumper(Int8Array, _Int8ArrayDumper)
 
 
-def _array_header(elem_oid: int, n: int) -> bytes:
-    # ndim 1, no NULLs, element type, then the one dimension's length and lower bound
-    return _ARRAY_HEADER.pack(1, 0, elem_oid, n, 1)
-
-
-_ARRAY_HEADER: Final = Struct(">iiIii")
-
-
 def text_array(values: Sequence[str]) -> TextArray:
     """``values`` as a binary ``text[]`` parameter."""
-    texts = copybin.text_cache
-    cached = list(map(texts.fields.get, values))
-    if None in cached:
-        cached = [f or texts.field(v) for f, v in zip(cached, values, strict=True)]
-    body = b"".join(cast(list[bytes], cached))
-    return TextArray(_array_header(_TEXT_OID, len(values)) + body)
+    return TextArray(copybin.text_array_bytes(values))
 
 
 def int8_array(values: Sequence[int]) -> Int8Array:
@@ -84,4 +69,4 @@ def int8_array(values: Sequence[int]) -> Int8Array:
     block = np.empty(len(values), dtype=[("n", ">i4"), ("v", ">i8")])
     block["n"] = 8
     block["v"] = values
-    return Int8Array(_array_header(_INT8_OID, len(values)) + block.tobytes())
+    return Int8Array(copybin.array_header(_INT8_OID, len(values)) + block.tobytes())

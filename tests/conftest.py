@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -131,14 +132,28 @@ def _clone(admin_url: str, template: str) -> str:
     return name
 
 
+@contextmanager
+def _cloned_db(admin_url: str, template: str) -> Iterator[str]:
+    name = _clone(admin_url, template)
+    try:
+        yield _with_db(admin_url, name)
+    finally:
+        _drop(admin_url, name)
+
+
 @pytest.fixture
 def db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
     """A fresh, migrated database of this test's own."""
-    name = _clone(pg_admin_url, template_db)
-    try:
-        yield _with_db(pg_admin_url, name)
-    finally:
-        _drop(pg_admin_url, name)
+    with _cloned_db(pg_admin_url, template_db) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
+    """A fresh, migrated database shared by one test module (for property tests
+    whose examples keep to data of their own)."""
+    with _cloned_db(pg_admin_url, template_db) as url:
+        yield url
 
 
 @pytest.fixture

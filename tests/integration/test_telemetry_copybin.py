@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -31,17 +30,6 @@ _FIELDS = (
 )  # fmt: skip
 _ZONES = (UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5, minutes=30)))
 _counter = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def shared_db(pg_admin_url: str, template_db: str) -> Iterator[str]:
-    from tests.conftest import _clone, _drop, _with_db
-
-    name = _clone(pg_admin_url, template_db)
-    try:
-        yield _with_db(pg_admin_url, name)
-    finally:
-        _drop(pg_admin_url, name)
 
 
 # PostgreSQL text holds no NUL character.
@@ -117,12 +105,12 @@ def _expected(r: Reading) -> dict[str, Any]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(batch=st.lists(readings(), min_size=1, max_size=40))
-def test_every_field_round_trips(shared_db: str, batch: list[Reading]) -> None:
+def test_every_field_round_trips(module_db_url: str, batch: list[Reading]) -> None:
     # Devices of this example only, so examples share one database.
     tag = f"x{next(_counter)}-"
     batch = [Reading(**{**_expected(r), "device_id": tag + r.device_id,
                         "alarms": r.alarms, "metrics": r.metrics}) for r in batch]  # fmt: skip
-    with psycopg.connect(shared_db) as conn:
+    with psycopg.connect(module_db_url) as conn:
         result = ReadingWriter(Settings()).write(conn, batch)
         conn.commit()
         stored = _stored(conn, sorted({r.device_id for r in batch}))
