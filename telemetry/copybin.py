@@ -9,9 +9,10 @@ row a 16-bit field count and per field a 32-bit length, -1 for NULL, and the
 type's send format), so this module builds it with numpy: the fixed-width
 columns of every reading are packed into one structured array per NULL
 pattern (usually one per batch) and cut into per-row byte strings, the text
-columns come from small caches (a batch repeats its device ids, sources and
-topics), and a row is three byte strings joined. Tests compare every byte
-with psycopg's encoder and round-trip the rows through the server.
+columns come from small caches (:mod:`telemetry.copytext`: a batch repeats its
+device ids, sources and topics), and a row is three byte strings, joined with
+the others in the order the writer sends (:func:`copy_stream`). Tests compare
+every byte with psycopg's encoder and round-trip the rows through the server.
 
 The column order of a row is :data:`READING_COLUMNS` (the COPY statements in
 ``queries.sql`` list the columns in that order); a ``latest_state`` row has
@@ -20,18 +21,18 @@ The column order of a row is :data:`READING_COLUMNS` (the COPY statements in
 
 from __future__ import annotations
 
-import json
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import compress
-from operator import attrgetter, is_not, itemgetter
+from operator import attrgetter, is_not
 from struct import Struct
-from typing import Final, TypeVar, cast
+from typing import Final, cast
 
 import numpy as np
 
+from telemetry.copytext import NULL, TextCache, full_tail
 from telemetry.errors import ReadingRangeError
 from telemetry.model import EPOCH_FLOOR, FIELD_BOUNDS, SOURCES, Reading, check_reading_until
 
@@ -73,12 +74,12 @@ LATEST_COLUMNS: Final = (
 SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, extension length
 TRAILER: Final = b"\xff\xff"
 
-#: The numeric columns read in one pass (floats, small ints and booleans as float64).
+#: The numeric columns (floats, small ints and booleans, read as float64).
 _NUMERIC: Final = (
     "lat", "lon", "alt_m", "speed_kmh", "heading_deg", "hdop", "sats", "ignition",
     "engine_on", "engine_hours", "odometer_km", "fuel_pct", "battery_v", "ext_power", "tamper",
 )  # fmt: skip
-_get_numeric = attrgetter(*_NUMERIC)
+_NUMERIC_GETTERS: Final = tuple((name, attrgetter(name)) for name in _NUMERIC)
 _get_ts = attrgetter("ts")
 _get_received = attrgetter("received_at")
 _get_seq = attrgetter("seq")
@@ -92,10 +93,7 @@ _get_metrics = attrgetter("metrics")
 _is_not_none = partial(is_not, None)
 
 _PG_EPOCH_S: Final = 946_684_800  # 2000-01-01 in Unix seconds
-_NULL: Final = b"\xff\xff\xff\xff"
 _TSTZ: Final = Struct(">iq")
-_TEXT_OID: Final = 25
-_CACHE_MAX: Final = 100_000  # entries per text cache before it is emptied
 
 
 class NotStorable(Exception):
@@ -104,96 +102,49 @@ class NotStorable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class EncodedRows:
-    """A batch's readings as binary-COPY rows, one ``bytes`` per reading (input order)."""
+    """A batch's readings as binary-COPY rows in three parts each (input order).
 
-    ts_us: list[int]  # event times, microseconds since 2000-01-01 UTC
-    rows: list[bytes]
-    #: the fixed-width block of each row and its text tail, for ``latest_state`` rows
+    A row is ``heads[i] + fixed[i] + tails[i]`` (device id; fixed-width block;
+    text columns); :func:`copy_stream` joins them in the order the writer sends.
+    """
+
+    ts: np.ndarray  # int64 event times, microseconds since 2000-01-01 UTC
+    keys: np.ndarray  # int64 dedup keys
+    received: np.ndarray  # int64 receive times as ``ts``, 0 where NULL
+    received_null: np.ndarray  # bool
+    heads: list[bytes]
+    #: the fixed-width block of each row and its text tail, for ``latest_state`` rows too
     fixed: list[bytes]
     tails: list[bytes]
 
+    def take(self, picks: np.ndarray) -> EncodedRows:
+        """The rows ``picks`` (an index array), in that order."""
+        at = picks.tolist()
+        return EncodedRows(
+            ts=self.ts[picks],
+            keys=self.keys[picks],
+            received=self.received[picks],
+            received_null=self.received_null[picks],
+            heads=list(map(self.heads.__getitem__, at)),
+            fixed=list(map(self.fixed.__getitem__, at)),
+            tails=list(map(self.tails.__getitem__, at)),
+        )
 
-def _text(value: str) -> bytes:
-    data = value.encode()
-    return len(data).to_bytes(4, "big") + data
-
-
-class _Texts:
-    """Encoded text fields by value: a batch repeats its device ids, sources and topics."""
-
-    def __init__(self) -> None:
-        self.heads: dict[str, bytes] = {}  # device id -> field count 26 + the id
-        self.latest_heads: dict[str, bytes] = {}  # the same with field count 27
-        self.tails: dict[tuple[str, str | None], bytes] = {}  # (source, topic), rest NULL
-        self.fields: dict[str, bytes] = {}  # device id -> its text field (length + UTF-8)
-
-    def field(self, value: str) -> bytes:
-        return _remember(self.fields, value, _text(value))
-
-    def head(self, device_id: str) -> bytes:
-        head = len(READING_COLUMNS).to_bytes(2, "big") + _text(device_id)
-        return _remember(self.heads, device_id, head)
-
-    def latest_head(self, device_id: str) -> bytes:
-        head = len(LATEST_COLUMNS).to_bytes(2, "big") + _text(device_id)
-        return _remember(self.latest_heads, device_id, head)
-
-    def plain_tail(self, key: tuple[str, str | None]) -> bytes:
-        source, topic = key
-        tail = _text(source) + (_NULL if topic is None else _text(topic)) + _NULL * 3
-        return _remember(self.tails, key, tail)
+    @staticmethod
+    def concat(parts: Sequence[EncodedRows]) -> EncodedRows:
+        """The rows of ``parts``, one after the other."""
+        return EncodedRows(
+            ts=np.concatenate([p.ts for p in parts]),
+            keys=np.concatenate([p.keys for p in parts]),
+            received=np.concatenate([p.received for p in parts]),
+            received_null=np.concatenate([p.received_null for p in parts]),
+            heads=[h for p in parts for h in p.heads],
+            fixed=[f for p in parts for f in p.fixed],
+            tails=[t for p in parts for t in p.tails],
+        )
 
 
-_K = TypeVar("_K", bound=Hashable)
-
-
-def _remember(cache: dict[_K, bytes], key: _K, value: bytes) -> bytes:
-    """Store ``value`` in ``cache``, emptied first once it holds ``_CACHE_MAX`` entries."""
-    if len(cache) >= _CACHE_MAX:
-        cache.clear()
-    cache[key] = value
-    return value
-
-
-text_cache = _Texts()  # shared with telemetry.copyparams
-
-
-def _full_tail(r: Reading) -> bytes:
-    """The text tail of a reading with a message id, alarms or metrics."""
-    parts = [
-        _text(r.source),
-        _NULL if r.topic is None else _text(r.topic),
-        _NULL if r.message_id is None else _text(r.message_id),
-    ]
-    if r.alarms:
-        array = text_array_bytes(r.alarms)
-        parts.append(len(array).to_bytes(4, "big") + array)
-    else:
-        parts.append(_NULL)
-    if r.metrics:
-        doc = b"\x01" + json.dumps(dict(r.metrics), separators=(",", ":")).encode()
-        parts.append(len(doc).to_bytes(4, "big") + doc)
-    else:
-        parts.append(_NULL)
-    return b"".join(parts)
-
-
-def text_array_bytes(values: Sequence[str]) -> bytes:
-    """``values`` in the binary format of a ``text[]`` (element encodings cached)."""
-    texts = text_cache
-    cached = list(map(texts.fields.get, values))
-    if None in cached:
-        cached = [f or texts.field(v) for f, v in zip(cached, values, strict=True)]
-    return array_header(_TEXT_OID, len(values)) + b"".join(cast(list[bytes], cached))
-
-
-def array_header(elem_oid: int, n: int) -> bytes:
-    """The header of a one-dimensional binary array of ``n`` non-NULL elements."""
-    # ndim 1, no NULLs, element type, then the one dimension's length and lower bound
-    return _ARRAY_HEADER.pack(1, 0, elem_oid, n, 1)
-
-
-_ARRAY_HEADER: Final = Struct(">iiIii")
+text_cache = TextCache(len(READING_COLUMNS), len(LATEST_COLUMNS))
 
 
 def _micros(times: Sequence[datetime | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -243,7 +194,8 @@ def encode_readings(
     """
     n = len(readings)
     if n == 0:
-        return EncodedRows(ts_us=[], rows=[], fixed=[], tails=[])
+        empty = np.zeros(0, dtype=np.int64)
+        return EncodedRows(empty, empty, empty, np.zeros(0, dtype=bool), [], [], [])
     columns: dict[str, np.ndarray] = {}
     nulls: dict[str, np.ndarray] = {}
     tss = list(map(_get_ts, readings))
@@ -254,7 +206,10 @@ def encode_readings(
         except TypeError as exc:
             raise NotStorable from exc
     columns["ts"], _ = _micros(tss)
-    columns["received_at"], nulls["received_at"] = _micros(list(map(_get_received, readings)))
+    received, received_null = _micros(list(map(_get_received, readings)))
+    columns["received_at"] = received
+    if received_null.any():
+        nulls["received_at"] = received_null
     seqs = list(map(_get_seq, readings))
     if None in seqs:
         nulls["seq"] = np.fromiter((s is None for s in seqs), dtype=bool, count=n)
@@ -263,17 +218,16 @@ def encode_readings(
         columns["seq"] = np.array(seqs, dtype=np.int64)
     except (OverflowError, TypeError, ValueError) as exc:
         raise NotStorable from exc
-    numbers = list(map(_get_numeric, readings))
-    try:
-        numeric = np.array(numbers, dtype=np.float64).reshape(n, -1)
-    except (TypeError, ValueError) as exc:
-        raise NotStorable from exc
-    for k, name in enumerate(_NUMERIC):
-        col = numeric[:, k]
+    for name, get in _NUMERIC_GETTERS:  # a column per call: no call holds the GIL long
+        values = list(map(get, readings))
+        try:
+            col = np.array(values, dtype=np.float64)  # None -> NaN
+        except (TypeError, ValueError) as exc:
+            raise NotStorable from exc
         absent = np.isnan(col)
         if absent.any():
             # NaN stands for None here: a NaN value would be stored as NULL.
-            if int(np.count_nonzero(absent)) != list(map(itemgetter(k), numbers)).count(None):
+            if int(np.count_nonzero(absent)) != values.count(None):
                 raise NotStorable
             nulls[name] = absent
             col = np.where(absent, 0.0, col)
@@ -314,9 +268,16 @@ def encode_readings(
     odd.update(compress(range(n), map(bool, map(_get_alarms, readings))))
     odd.update(compress(range(n), map(bool, map(_get_metrics, readings))))
     for i in odd:
-        tails[i] = _full_tail(readings[i])
-    rows = list(map(b"".join, zip(heads, fixed, tails, strict=True)))
-    return EncodedRows(ts_us=columns["ts"].tolist(), rows=rows, fixed=fixed, tails=tails)
+        tails[i] = full_tail(readings[i], text_cache)
+    return EncodedRows(
+        ts=columns["ts"],
+        keys=columns["dedup_key"],
+        received=received,
+        received_null=received_null,
+        heads=heads,
+        fixed=fixed,
+        tails=tails,
+    )
 
 
 _BOUNDED: Final = tuple((name, low, high) for name, low, high in FIELD_BOUNDS)
@@ -383,22 +344,40 @@ def latest_rows(
     encoded: EncodedRows,
     picks: Sequence[int],
     devices: Sequence[str],
-    last_received: Sequence[datetime | None],
+    last_received: Sequence[int | None],
 ) -> list[bytes]:
-    """Rows ``picks`` as ``latest_state`` rows of ``devices``, with their newest receive times."""
+    """Rows ``picks`` as ``latest_state`` rows of ``devices``, with their newest receive
+    times (microseconds as :attr:`EncodedRows.received`, None for NULL)."""
     texts = text_cache
     get = texts.latest_heads.get
     heads = [get(d) or texts.latest_head(d) for d in devices]
-    micros, null = _micros(last_received)
-    lrx = [
-        _NULL if absent else _TSTZ.pack(8, us)
-        for us, absent in zip(micros.tolist(), null.tolist(), strict=True)
-    ]
+    pack = _TSTZ.pack
+    lrx = [NULL if us is None else pack(8, us) for us in last_received]
     fixed, tails = encoded.fixed, encoded.tails
     return [
         b"".join((head, fixed[i], rx, tails[i]))
         for head, i, rx in zip(heads, picks, lrx, strict=True)
     ]
+
+
+def copy_stream(encoded: EncodedRows, order: Sequence[int], *, rows: int = 4096) -> list[bytes]:
+    """A complete binary COPY stream of the rows of ``encoded`` in ``order``, in pieces.
+
+    Pieces of ``rows`` rows: each is one join of its parts (no per-row bytes
+    objects), and no single join holds the GIL for long (see
+    :func:`telemetry.batch.prepare_batch`).
+    """
+    heads, fixed, tails = encoded.heads, encoded.fixed, encoded.tails
+    pieces = [SIGNATURE]
+    for start in range(0, len(order), rows):
+        some = order[start : start + rows]
+        parts: list[bytes] = [TRAILER] * (3 * len(some))
+        parts[0::3] = map(heads.__getitem__, some)
+        parts[1::3] = map(fixed.__getitem__, some)
+        parts[2::3] = map(tails.__getitem__, some)
+        pieces.append(b"".join(parts))
+    pieces.append(TRAILER)
+    return pieces
 
 
 def copy_data(rows: Sequence[bytes]) -> bytes:

@@ -20,7 +20,7 @@ from psycopg.adapt import Dumper
 from psycopg.postgres import adapters as postgres
 from psycopg.pq import Format
 
-from telemetry import copybin
+from telemetry import copybin, copytext
 
 _INT8_OID: Final = 20
 
@@ -61,7 +61,7 @@ def register_array_dumpers(conn: psycopg.Connection[Any]) -> None:
 
 def text_array(values: Sequence[str]) -> TextArray:
     """``values`` as a binary ``text[]`` parameter."""
-    return TextArray(copybin.text_array_bytes(values))
+    return TextArray(copytext.text_array_bytes(values, copybin.text_cache))
 
 
 def int8_array(values: Sequence[int]) -> Int8Array:
@@ -69,4 +69,4 @@ def int8_array(values: Sequence[int]) -> Int8Array:
     block = np.empty(len(values), dtype=[("n", ">i4"), ("v", ">i8")])
     block["n"] = 8
     block["v"] = values
-    return Int8Array(copybin.array_header(_INT8_OID, len(values)) + block.tobytes())
+    return Int8Array(copytext.array_header(_INT8_OID, len(values)) + block.tobytes())

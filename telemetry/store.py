@@ -16,7 +16,7 @@ import contextlib
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -168,37 +168,50 @@ class ReadingWriter:
             )
         todo = iter(batches)
         with ThreadPoolExecutor(1, thread_name_prefix="aw-prepare") as helper:
-            first = next(todo, None)
-            pending = None if first is None else helper.submit(self.prepare, first, checked=checked)
-            while pending is not None:
-                batch = pending.result()
+            pending: list[Future[PreparedBatch]] = []
+
+            def prepare_next() -> None:
                 following = next(todo, None)
-                pending = (
-                    None
-                    if following is None
-                    else helper.submit(self.prepare, following, checked=checked)
-                )
+                if following is not None:
+                    pending.append(helper.submit(self.prepare, following, checked=checked))
+
+            prepare_next()
+            while pending:
+                batch = pending.pop().result()
                 try:
-                    result = self.write_prepared(conn, batch)
+                    # The next batch is prepared once this one's first statement
+                    # is done: started any earlier, the helper thread took the GIL
+                    # while the server answered it, which cost a few milliseconds
+                    # a batch (measured; see docs/telemetry.md).
+                    result = self._write_checked(conn, batch, started=prepare_next)
                     _commit(conn)
                 except BaseException:
                     _rollback_quietly(conn)
                     raise
+                if not pending:  # an empty batch writes nothing, so nothing was started
+                    prepare_next()
                 yield result
 
     def write_prepared(self, conn: Conn, batch: PreparedBatch) -> WriteResult:
         """:meth:`write` for a batch from :meth:`prepare` (same transaction rules and errors)."""
+        return self._write_checked(conn, batch, started=None)
+
+    def _write_checked(
+        self, conn: Conn, batch: PreparedBatch, *, started: Callable[[], None] | None
+    ) -> WriteResult:
         if not batch.readings:
             return WriteResult((), batch.submitted)
         try:
-            inserted = self._write_batch(conn, batch)
+            inserted = self._write_batch(conn, batch, started)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(f"writing readings failed: {exc}") from exc
         except psycopg.Error as exc:
             raise TelemetryError(f"writing readings failed: {exc}") from exc
         return WriteResult(inserted, batch.submitted - len(inserted))
 
-    def _write_batch(self, conn: Conn, batch: PreparedBatch) -> tuple[Reading, ...]:
+    def _write_batch(
+        self, conn: Conn, batch: PreparedBatch, started: Callable[[], None] | None
+    ) -> tuple[Reading, ...]:
         if conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
             raise TelemetryError("ReadingWriter.write needs a transaction (the caller commits)")
         plain = self._is_plain(conn)  # first, so cursors see the array dumpers it registers
@@ -206,10 +219,11 @@ class ReadingWriter:
         remaining, window = self._careful.get(conn, (0, _CAREFUL_BATCHES))
         optimistic = remaining == 0
         if optimistic:
-            inserted = self._copy_direct(conn, batch)
+            inserted = self._copy_direct(conn, batch, started)
+            started = None
         direct = inserted is not None  # its savepoint is still open
         if inserted is None:
-            inserted = self._insert_staged(conn, batch)
+            inserted = self._insert_staged(conn, batch, started)
             if len(inserted) < len(batch.readings):
                 # Redeliveries come in runs (a reconnect replays a window): stay
                 # on the duplicate-tolerant path for a while, twice as long each
@@ -266,25 +280,39 @@ class ReadingWriter:
                 hours.append(h)
         return devs, hours
 
-    def _copy_direct(self, conn: Conn, batch: PreparedBatch) -> tuple[Reading, ...] | None:
-        """COPY straight into ``readings`` under a savepoint; None if a row was already stored."""
+    def _copy_direct(
+        self, conn: Conn, batch: PreparedBatch, started: Callable[[], None] | None
+    ) -> tuple[Reading, ...] | None:
+        """COPY straight into ``readings`` under a savepoint; None if a row was already stored.
+
+        ``started`` is called once the savepoint is set, before the COPY.
+        """
         with conn.cursor() as cur:
             cur.execute(query("telemetry", "savepoint"))
+            if started is not None:
+                started()
             try:
                 with cur.copy(query("telemetry", "readings_copy")) as copy:
-                    copy.write(batch.copy_data)
+                    for piece in batch.copy_data:
+                        copy.write(piece)
             except psycopg.errors.UniqueViolation:
                 cur.execute(query("telemetry", "rollback_savepoint"))
                 cur.execute(query("telemetry", "release_savepoint"))
                 return None
         return batch.readings  # the caller releases the savepoint
 
-    def _insert_staged(self, conn: Conn, batch: PreparedBatch) -> tuple[Reading, ...]:
-        """COPY into staging, then insert with ON CONFLICT DO NOTHING."""
+    def _insert_staged(
+        self, conn: Conn, batch: PreparedBatch, started: Callable[[], None] | None
+    ) -> tuple[Reading, ...]:
+        """COPY into staging, then insert with ON CONFLICT DO NOTHING (``started``: as
+        :meth:`_copy_direct`)."""
         with conn.cursor() as cur:
             cur.execute(query("telemetry", "staging_prepare"))
+            if started is not None:
+                started()
             with cur.copy(query("telemetry", "staging_copy")) as copy:
-                copy.write(batch.copy_data)
+                for piece in batch.copy_data:
+                    copy.write(piece)
             cur.execute(query("telemetry", "insert_staged"))
             stored = {(str(d), ts, int(k)) for d, ts, k in cur.fetchall()}
         if len(stored) == len(batch.readings):

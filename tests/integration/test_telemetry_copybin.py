@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -155,3 +156,25 @@ def test_store_batches_commits_each_batch_in_order(db_url: str) -> None:
         conn.execute("SELECT 1")  # a transaction is open now
         with pytest.raises(TelemetryError, match="idle connection"):
             next(writer.store_batches(conn, batches))
+
+
+def test_store_batches_reads_its_input_lazily_and_passes_empty_batches(db_url: str) -> None:
+    writer = ReadingWriter(Settings())
+    taken: list[int] = []
+
+    def source() -> Iterator[list[Reading]]:
+        for b in range(4):
+            taken.append(b)
+            yield [] if b == 1 else [make_reading(ts=T0 + timedelta(minutes=b), seq=b)]
+
+    with psycopg.connect(db_url) as conn:
+        results = writer.store_batches(conn, source())
+        first = next(results)
+        assert len(first.inserted) == 1
+        assert taken == [0, 1]  # one batch ahead, not the whole input
+        rest = list(results)
+        assert [(len(r.inserted), r.duplicates) for r in rest] == [(0, 0), (1, 0), (1, 0)]
+        assert taken == [0, 1, 2, 3]
+        assert conn.execute("SELECT array_agg(seq ORDER BY seq) FROM readings").fetchone() == (
+            [0, 2, 3],
+        )

@@ -124,12 +124,11 @@ def test_prepare_matches_a_per_reading_reference(
     assert {d: (r.ts, batch.keys[batch.readings.index(r)]) for d, r in got.items()} == newest
     assert batch.last_received == received
     assert batch.keys == [k for _, _, k in seen]
-    # COPY order: each device's readings together, in input order within it
-    devs = [batch.readings[i].device_id for i in batch.order]
-    assert devs == sorted(devs)
-    assert [batch.keys[i] for i in batch.order] == [
-        k for d in sorted({d for d, _, _ in seen}) for dd, _, k in seen if dd == d
-    ]
+    # COPY order: the unique index's key order (device id, event time, key)
+    assert sorted(batch.order) == list(range(len(batch.readings)))
+    assert [
+        (batch.readings[i].device_id, batch.readings[i].ts, batch.keys[i]) for i in batch.order
+    ] == sorted(seen)
     assert set(zip(batch.buckets_device, batch.buckets_hour, strict=True)) == {
         (d, int(ts.timestamp()) // 3600) for d, ts, _ in seen
     }
