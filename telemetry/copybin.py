@@ -133,6 +133,8 @@ class EncodedRows:
     @staticmethod
     def concat(parts: Sequence[EncodedRows]) -> EncodedRows:
         """The rows of ``parts``, one after the other."""
+        if len(parts) == 1:
+            return parts[0]
         return EncodedRows(
             ts=np.concatenate([p.ts for p in parts]),
             keys=np.concatenate([p.keys for p in parts]),
