@@ -122,6 +122,7 @@ class Sink:
         if self._hook is not None and result.inserted:
             self._hook(conn, result.inserted)
         conn.commit()
+        self._writer.refresh_if_due(conn)  # plain layout's rollup refresh, now and then
         return Committed(result.inserted, result.duplicates, tuple(rejected), len(quarantined))
 
 

@@ -143,6 +143,7 @@ def run_parallel(
                 for p in parts[k]:
                     writer.write(conn, p)
                     conn.commit()
+                    writer.refresh_if_due(conn)  # as the ingest does
             except BaseException as exc:  # reported below, not lost in the thread
                 errors.append(exc)
 

@@ -6,6 +6,7 @@ from query time to here.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Final
@@ -26,41 +27,74 @@ def materialize_rollups(conn: Conn, *, now: datetime | None = None) -> None:
     """Fold every finished hour into the stored rollups (a refresh).
 
     Plain layout: materializes dirty buckets whose hour has ended by ``now``
-    (the writer already does so once a device's own event time has passed a
-    bucket, so this matters only for devices that fell silent). TimescaleDB:
-    refreshes the continuous aggregate up to the start of the current hour,
-    which folds late data into materialized buckets; it needs an autocommit
-    connection there, because ``refresh_continuous_aggregate`` cannot run in a
-    transaction: pass an autocommit connection, or one with no transaction
-    open (it is switched to autocommit for the call and back); a connection
-    inside a transaction raises :class:`TelemetryError` there (commit first).
-    Queries give the same answers before and after; this only moves work from
-    query time to here.
+    or whose device's newest event time has passed them (:func:`refresh_plain`,
+    waiting for a refresh already running and for the batches in flight).
+    TimescaleDB: refreshes the continuous aggregate up to the start of the
+    current hour, which folds late data into materialized buckets. Either way
+    the refresh commits its own transactions, so pass an autocommit connection
+    or one with no transaction open (it is left as it was); a connection inside
+    a transaction raises :class:`TelemetryError` (commit first). Queries give
+    the same answers before and after; this only moves work from query time
+    to here.
     """
     at = now or _utc_now()
-    idle = conn.info.transaction_status == TransactionStatus.IDLE
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise TelemetryError(
+            "refreshing rollups cannot run inside a transaction: commit first (the"
+            " refresh commits its own steps; TimescaleDB's refresh_continuous_aggregate"
+            " refuses a transaction block)"
+        )
     try:
         row = conn.execute(query("telemetry", "layout")).fetchone()
+        if not conn.autocommit:
+            conn.rollback()  # only the layout query was in it
         if row and row[0]:
-            conn.execute(query("telemetry", "rollup_materialize_all"), {"now": at})
+            refresh_plain(conn, at, wait_ms=None)
         elif conn.autocommit:
             _refresh_cagg(conn, at)
-        elif idle:
-            conn.rollback()  # only the layout query above was in it
+        else:
             conn.autocommit = True
             try:
                 _refresh_cagg(conn, at)
             finally:
                 conn.autocommit = False
-        else:
-            raise TelemetryError(
-                "refreshing rollups on TimescaleDB cannot run inside a transaction:"
-                " commit first (refresh_continuous_aggregate refuses a transaction block)"
-            )
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"refreshing rollups failed: {exc}") from exc
     except psycopg.Error as exc:
         raise TelemetryError(f"refreshing rollups failed: {exc}") from exc
+
+
+def refresh_plain(conn: Conn, at: datetime, *, wait_ms: int | None) -> bool:
+    """Plain layout: fold the closed dirty buckets, in two transactions of its own.
+
+    Step 1 flags the marks to fold under the refresh guard held exclusively
+    (migration 0004): it waits for the batches in flight, so it sees their
+    readings; ``wait_ms`` bounds that wait (``LockNotAvailable`` past it; None
+    waits as long as it takes). Step 2 folds the flagged marks without the
+    guard; a batch that renews one meanwhile keeps it dirty. A session-level
+    lock keeps refreshes one at a time: with ``wait_ms`` set, a refresh that
+    finds another running returns False at once (that one does the work);
+    with None it waits for it, then runs. ``conn`` must have no transaction
+    open; psycopg errors propagate (the caller wraps them).
+    """
+    with conn.transaction():
+        if wait_ms is None:
+            conn.execute(query("telemetry", "rollup_refresh_lock"))
+        else:
+            row = conn.execute(query("telemetry", "rollup_refresh_try_lock")).fetchone()
+            if not (row and row[0]):
+                return False
+    try:
+        with conn.transaction():
+            conn.execute(query("telemetry", "rollup_flag_wait"), {"wait_ms": wait_ms or 0})
+            conn.execute(query("telemetry", "rollup_flag_closing_plain"), {"now": at})
+        with conn.transaction():
+            conn.execute(query("telemetry", "rollup_fold_closing_plain"))
+    finally:
+        # A broken connection has released its session locks with it.
+        with contextlib.suppress(psycopg.Error), conn.transaction():
+            conn.execute(query("telemetry", "rollup_refresh_unlock"))
+    return True
 
 
 def refresh_timescale(conn: Conn, *, now: datetime | None = None) -> bool:

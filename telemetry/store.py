@@ -3,16 +3,20 @@
 One call to :meth:`ReadingWriter.write` stores one batch inside the caller's
 transaction (the caller commits, so ingest can checkpoint detector state and
 acknowledge MQTT messages atomically with the rows). The batch goes by binary
-COPY into a per-session staging table, then one statement inserts it with
-``ON CONFLICT DO NOTHING`` on ``(device_id, ts, dedup_key)`` and brings
-``latest_state`` forward by event time. On plain PostgreSQL a second round trip
-keeps the hourly rollups current (TimescaleDB's continuous aggregate needs
-nothing from the writer).
+COPY straight into ``readings`` under a savepoint; if a row is already stored
+(the unique ``(device_id, ts, dedup_key)`` index says so), it goes again into
+a per-session staging table and one statement inserts what is new with
+``ON CONFLICT DO NOTHING``. Then ``latest_state`` moves forward by event
+time. On plain PostgreSQL the same round
+trip marks the hours the batch touched, and :meth:`ReadingWriter.refresh_if_due`
+(after a commit) folds closed hours into the stored rollups; TimescaleDB's
+continuous aggregate needs only the marks of late hours.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,6 +35,7 @@ from telemetry.copyparams import register_array_dumpers
 from telemetry.db import Conn
 from telemetry.errors import DatabaseUnavailable, ReadingRangeError, TelemetryError
 from telemetry.model import Reading, all_storable, check_reading, check_readings
+from telemetry.rollups import refresh_plain
 from telemetry.sqlfiles import query
 
 
@@ -49,6 +54,8 @@ class Rejected:
     reading: Reading
     error: ReadingRangeError
 
+
+log = logging.getLogger(__name__)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -124,7 +131,8 @@ class ReadingWriter:
         connection must be in transaction mode (psycopg's default) or inside
         ``conn.transaction()``; the caller commits. ``checked=True`` says every
         reading already passed ``check_reading`` (the ingest's validate stage),
-        so the hot path does not check it twice.
+        so the hot path does not check it twice. After committing, a long-lived
+        writer calls :meth:`refresh_if_due` (the plain layout's rollup refresh).
         """
         return self.write_prepared(conn, self.prepare(readings, checked=checked))
 
@@ -185,6 +193,7 @@ class ReadingWriter:
                     # a batch (measured; see docs/telemetry.md).
                     result = self._write_checked(conn, batch, started=prepare_next)
                     _commit(conn)
+                    self.refresh_if_due(conn)
                 except BaseException:
                     _rollback_quietly(conn)
                     raise
@@ -243,14 +252,15 @@ class ReadingWriter:
             with cur.copy(query("telemetry", "latest_copy")) as copy:
                 copy.write(batch.latest_data)
             if plain:
-                with conn.pipeline():  # two statements, one round trip
+                devices, hours = batch.bucket_params
+                marks = {"devices": devices, "hours": hours}
+                with conn.pipeline():  # four statements, one round trip
                     cur.execute(query("telemetry", "latest_upsert"))
-                    devices, hours = batch.bucket_params
-                    cur.execute(
-                        query("telemetry", "rollup_mark_dirty"),
-                        {"devices": devices, "hours": hours},
-                    )
-                self._maybe_refresh(conn)
+                    # The refresh guard first (its own statement), then renew
+                    # marks a refresh has flagged, then mark (migration 0004).
+                    cur.execute(query("telemetry", "rollup_mark_guard"))
+                    cur.execute(query("telemetry", "rollup_mark_renew"), marks)
+                    cur.execute(query("telemetry", "rollup_mark_dirty"), marks)
             else:
                 late = self._late_buckets(batch)
                 with conn.pipeline():
@@ -323,13 +333,22 @@ class ReadingWriter:
             if (r.device_id, r.ts, key) in stored
         )
 
-    def _maybe_refresh(self, conn: Conn) -> None:
+    def refresh_if_due(self, conn: Conn) -> None:
         """Plain layout: fold closed hours into the stored rollups every so often.
 
         The counterpart of TimescaleDB's refresh policy, kept off the per-batch
         path: a batch only marks the hours it touched, and queries compute
-        marked hours live, so answers never depend on when this runs.
+        marked hours live, so answers never depend on when this runs. Call it
+        after a commit, with no transaction open (``store_batches`` and the
+        ingest do): the refresh commits its own two steps. It waits at most
+        ``_FLAG_WAIT_MS`` for other writers' batches in flight and leaves the
+        work to a refresh already running on another connection. A failure is
+        logged, not raised: the batches are committed, and the marks stay for
+        the next refresh.
         """
+        plain = self._plain.get(conn)
+        if not plain or conn.info.transaction_status != TransactionStatus.IDLE:
+            return  # TimescaleDB's policy refreshes there; or nothing written yet
         now = self._clock()
         last = self._refreshed.get(conn)
         if last is None:
@@ -340,7 +359,11 @@ class ReadingWriter:
         if (now - last).total_seconds() < self.refresh_s:
             return
         self._refreshed[conn] = now
-        conn.execute(query("telemetry", "rollup_materialize_all"), {"now": now})
+        try:
+            refresh_plain(conn, now, wait_ms=_FLAG_WAIT_MS)
+        except psycopg.Error as exc:
+            log.warning("rollup refresh skipped, marks kept for the next one: %s", exc)
+            _rollback_quietly(conn)
 
     def _is_plain(self, conn: Conn) -> bool:
         plain = self._plain.get(conn)
@@ -366,6 +389,10 @@ def _rollback_quietly(conn: Conn) -> None:
     with contextlib.suppress(psycopg.Error):
         conn.rollback()
 
+
+#: How long a writer's periodic refresh waits for other writers' batches in
+#: flight before it gives up until the next interval (they wait behind it).
+_FLAG_WAIT_MS: Final = 5_000
 
 #: After a batch with duplicates, at least this many batches skip the optimistic
 #: COPY (a failed COPY costs a whole batch's work), at most _CAREFUL_MAX.

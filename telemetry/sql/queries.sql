@@ -165,9 +165,42 @@ SELECT u.device_id, to_timestamp(u.hour * 3600)
 FROM unnest(%(devices)s::text[], %(hours)s::bigint[]) AS u (device_id, hour)
 ON CONFLICT DO NOTHING;
 
--- name: rollup_materialize_all
--- Plain layout: the counterpart of a continuous-aggregate refresh.
-SELECT aw_rollup_refresh(%(now)s::timestamptz);
+-- name: rollup_mark_guard
+-- Plain layout, before a batch's marks: the refresh guard, shared, to the
+-- batch's commit (migration 0004). A statement of its own, so the marking
+-- statements after it read marks as of after the guard was granted.
+SELECT aw_rollup_writer_guard();
+
+-- name: rollup_mark_renew
+-- Plain layout: a mark a refresh has flagged and not yet folded is renewed
+-- (it may not see this batch's readings), so the fold leaves it dirty. Before
+-- rollup_mark_dirty, which then finds it and does nothing.
+UPDATE rollup_dirty d SET closing = false
+FROM unnest(%(devices)s::text[], %(hours)s::bigint[]) AS u (device_id, hour)
+WHERE d.closing AND d.device_id = u.device_id AND d.bucket = to_timestamp(u.hour * 3600);
+
+-- name: rollup_refresh_lock
+-- Plain layout: one refresh at a time (session level, across its two transactions).
+SELECT pg_advisory_lock(7311862002);
+
+-- name: rollup_refresh_try_lock
+SELECT pg_try_advisory_lock(7311862002);
+
+-- name: rollup_refresh_unlock
+SELECT pg_advisory_unlock(7311862002);
+
+-- name: rollup_flag_wait
+-- Plain layout, refresh step 1: how long it waits for the batches in flight,
+-- in ms (0: as long as it takes); for the rest of its transaction only.
+SELECT set_config('lock_timeout', %(wait_ms)s::text, true);
+
+-- name: rollup_flag_closing_plain
+-- Plain layout, refresh step 1 (its own transaction, after rollup_flag_wait).
+SELECT aw_rollup_flag_closing(%(now)s::timestamptz);
+
+-- name: rollup_fold_closing_plain
+-- Plain layout, refresh step 2 (its own transaction).
+SELECT aw_rollup_fold_closing();
 
 -- name: dead_letter_insert
 INSERT INTO dead_letters (received_at, topic, payload, reason, stage, device_id)
