@@ -148,6 +148,13 @@ def db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def second_db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
+    """Another fresh, migrated database of this test's own (to compare two runs)."""
+    with _cloned_db(pg_admin_url, template_db) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def module_db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
     """A fresh, migrated database shared by one test module (for property tests

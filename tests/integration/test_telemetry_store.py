@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -187,48 +186,23 @@ def test_dead_letters(conn: Conn) -> None:
         dead_letter(conn, DeadLetter(reason="x", stage="nope"))
 
 
-def test_parallel_writers_store_what_one_writer_stores(db_url: str, pg_admin_url: str) -> None:
+def test_parallel_writers_store_what_one_writer_stores(db_url: str, second_db_url: str) -> None:
     """``bench store``'s parallel figure: writers owning disjoint devices, each on its own
     connection, leave the same rows and the same latest state as one writer."""
-    from psycopg import sql
-    from psycopg.conninfo import make_conninfo
-
     from telemetry.bench import make_readings, run_parallel, run_writer
 
     rows = make_readings(3000, 40)
     run_parallel(db_url, Settings(), rows, 500, 3)
-    other = f"aw_one_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(other),
-                sql.Identifier(str(psycopg.conninfo.conninfo_to_dict(db_url)["dbname"])),
-            )
-        )
-    one_url = make_conninfo(pg_admin_url, dbname=other)
-    try:
-        with psycopg.connect(one_url) as c:
-            c.execute("TRUNCATE readings, latest_state")
-            c.commit()
-        run_writer(one_url, Settings(), rows, 500)
-        got = []
-        for url in (db_url, one_url):
-            with psycopg.connect(url) as c:
-                got.append(
-                    (
-                        c.execute(
-                            "SELECT device_id, ts, seq FROM readings ORDER BY 1, 2"
-                        ).fetchall(),
-                        c.execute(
-                            "SELECT device_id, ts, seq FROM latest_state ORDER BY 1"
-                        ).fetchall(),
-                    )
+    run_writer(second_db_url, Settings(), rows, 500)
+    got = []
+    for url in (db_url, second_db_url):
+        with psycopg.connect(url) as c:
+            got.append(
+                (
+                    c.execute("SELECT device_id, ts, seq FROM readings ORDER BY 1, 2").fetchall(),
+                    c.execute("SELECT device_id, ts, seq FROM latest_state ORDER BY 1").fetchall(),
                 )
-        assert len(got[0][0]) == 3000
-        assert len(got[0][1]) == 40
-        assert got[0] == got[1]
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(other))
             )
+    assert len(got[0][0]) == 3000
+    assert len(got[0][1]) == 40
+    assert got[0] == got[1]
