@@ -7,10 +7,10 @@ COPY straight into ``readings`` under a savepoint; if a row is already stored
 (the unique ``(device_id, ts, dedup_key)`` index says so), it goes again into
 a per-session staging table and one statement inserts what is new with
 ``ON CONFLICT DO NOTHING``. Then ``latest_state`` moves forward by event
-time. On plain PostgreSQL the same round
-trip marks the hours the batch touched, and :meth:`ReadingWriter.refresh_if_due`
-(after a commit) folds closed hours into the stored rollups; TimescaleDB's
-continuous aggregate needs only the marks of late hours.
+time. On plain PostgreSQL the same round trip marks the hours the batch
+touched, and :meth:`ReadingWriter.refresh_if_due` (after a commit) folds
+closed hours into the stored rollups; TimescaleDB's continuous aggregate needs
+only the marks of late hours.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class Rejected:
 
 
 log = logging.getLogger(__name__)
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
