@@ -68,14 +68,17 @@ def refresh_plain(conn: Conn, at: datetime, *, wait_ms: int | None) -> bool:
     """Plain layout: fold the closed dirty buckets, in two transactions of its own.
 
     Step 1 flags the marks to fold under the refresh guard held exclusively
-    (migration 0004): it waits for the batches in flight, so it sees their
-    readings; ``wait_ms`` bounds that wait (``LockNotAvailable`` past it; None
-    waits as long as it takes). Step 2 folds the flagged marks without the
-    guard; a batch that renews one meanwhile keeps it dirty. A session-level
-    lock keeps refreshes one at a time: with ``wait_ms`` set, a refresh that
-    finds another running returns False at once (that one does the work);
-    with None it waits for it, then runs. ``conn`` must have no transaction
-    open; psycopg errors propagate (the caller wraps them).
+    (migration 0004), so it sees the readings of every batch that marked
+    before it. With ``wait_ms`` None it waits in the lock queue as long as it
+    takes (batches arriving meanwhile wait behind it); with ``wait_ms`` set it
+    polls for the guard between batches, so batches never wait for it, and
+    raises :class:`TelemetryError` if the guard stays busy that long. Step 2
+    folds the flagged marks without the guard; a batch that renews one
+    meanwhile keeps it dirty. A session-level lock keeps refreshes one at a
+    time: with ``wait_ms`` set, a refresh that finds another running returns
+    False at once (that one does the work); with None it waits for it, then
+    runs. ``conn`` must have no transaction open; psycopg errors propagate
+    (the caller wraps them).
     """
     with conn.transaction():
         if wait_ms is None:
@@ -86,7 +89,8 @@ def refresh_plain(conn: Conn, at: datetime, *, wait_ms: int | None) -> bool:
                 return False
     try:
         with conn.transaction():
-            conn.execute(query("telemetry", "rollup_flag_wait"), {"wait_ms": wait_ms or 0})
+            if wait_ms is not None:
+                _poll_guard(conn, wait_ms)
             conn.execute(query("telemetry", "rollup_flag_closing_plain"), {"now": at})
         with conn.transaction():
             conn.execute(query("telemetry", "rollup_fold_closing_plain"))
@@ -95,6 +99,24 @@ def refresh_plain(conn: Conn, at: datetime, *, wait_ms: int | None) -> bool:
         with contextlib.suppress(psycopg.Error), conn.transaction():
             conn.execute(query("telemetry", "rollup_refresh_unlock"))
     return True
+
+
+def _poll_guard(conn: Conn, wait_ms: int) -> None:
+    """Take the refresh guard exclusively in this transaction, trying every few ms."""
+    deadline = time.monotonic() + wait_ms / 1000
+    while True:
+        row = conn.execute(query("telemetry", "rollup_flag_try_guard")).fetchone()
+        if row and row[0]:
+            return
+        if time.monotonic() >= deadline:
+            raise TelemetryError(
+                f"the rollup refresh guard stayed busy for {wait_ms} ms"
+                " (a batch, or an UPDATE/DELETE of readings, kept it)"
+            )
+        time.sleep(_GUARD_POLL_S)
+
+
+_GUARD_POLL_S: Final = 0.005
 
 
 def refresh_timescale(conn: Conn, *, now: datetime | None = None) -> bool:

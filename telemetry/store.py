@@ -341,9 +341,10 @@ class ReadingWriter:
         path: a batch only marks the hours it touched, and queries compute
         marked hours live, so answers never depend on when this runs. Call it
         after a commit, with no transaction open (``store_batches`` and the
-        ingest do): the refresh commits its own two steps. It waits at most
-        ``_FLAG_WAIT_MS`` for other writers' batches in flight and leaves the
-        work to a refresh already running on another connection. A failure is
+        ingest do): the refresh commits its own two steps. It polls for up to
+        ``_FLAG_WAIT_MS`` for a moment with no other batch between its marks
+        and its commit (other writers never wait for it), and leaves the work
+        to a refresh already running on another connection. A failure is
         logged, not raised: the batches are committed, and the marks stay for
         the next refresh.
         """
@@ -362,7 +363,7 @@ class ReadingWriter:
         self._refreshed[conn] = now
         try:
             refresh_plain(conn, now, wait_ms=_FLAG_WAIT_MS)
-        except psycopg.Error as exc:
+        except (psycopg.Error, TelemetryError) as exc:
             log.warning("rollup refresh skipped, marks kept for the next one: %s", exc)
             _rollback_quietly(conn)
 
@@ -391,9 +392,10 @@ def _rollback_quietly(conn: Conn) -> None:
         conn.rollback()
 
 
-#: How long a writer's periodic refresh waits for other writers' batches in
-#: flight before it gives up until the next interval (they wait behind it).
-_FLAG_WAIT_MS: Final = 5_000
+#: How long a writer's periodic refresh polls for the refresh guard (free when
+#: no other batch is between its marks and its commit) before it gives up
+#: until the next interval.
+_FLAG_WAIT_MS: Final = 2_000
 
 #: After a batch with duplicates, at least this many batches skip the optimistic
 #: COPY (a failed COPY costs a whole batch's work), at most _CAREFUL_MAX.

@@ -189,13 +189,14 @@ SELECT pg_try_advisory_lock(7311862002);
 -- name: rollup_refresh_unlock
 SELECT pg_advisory_unlock(7311862002);
 
--- name: rollup_flag_wait
--- Plain layout, refresh step 1: how long it waits for the batches in flight,
--- in ms (0: as long as it takes); for the rest of its transaction only.
-SELECT set_config('lock_timeout', %(wait_ms)s::text, true);
+-- name: rollup_flag_try_guard
+-- Plain layout, refresh step 1 of a periodic refresh: the guard, exclusive,
+-- if no batch holds it now (polled, so batches never queue behind a refresh).
+SELECT pg_try_advisory_xact_lock(7311862001);
 
 -- name: rollup_flag_closing_plain
--- Plain layout, refresh step 1 (its own transaction, after rollup_flag_wait).
+-- Plain layout, refresh step 1 (its own transaction): takes the guard
+-- exclusively (at once if rollup_flag_try_guard got it), then flags.
 SELECT aw_rollup_flag_closing(%(now)s::timestamptz);
 
 -- name: rollup_fold_closing_plain

@@ -11,9 +11,10 @@
 --     before it marks, and keeps it to its commit; writers never wait on
 --     each other for it;
 --   * a refresh takes it EXCLUSIVE only to flag the marks it will fold
---     (closing = true), a short UPDATE in a transaction of its own: it waits
---     for the batches in flight to commit, so it sees their readings, and
---     batches arriving meanwhile wait for the flag, not for the fold;
+--     (closing = true), a short UPDATE in a transaction of its own, so it
+--     sees the readings of every batch that marked before it (the writer's
+--     periodic refresh polls for a free moment with pg_try_advisory_xact_lock
+--     first, so batches never queue behind it);
 --   * the fold (materialize the flagged marks, then forget them) runs in a
 --     second transaction without the guard. A batch that touches a flagged
 --     mark in between renews it (closing = false, which also locks it), so
