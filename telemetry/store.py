@@ -337,16 +337,12 @@ class ReadingWriter:
     def refresh_if_due(self, conn: Conn) -> None:
         """Plain layout: fold closed hours into the stored rollups every so often.
 
-        The counterpart of TimescaleDB's refresh policy, kept off the per-batch
-        path: a batch only marks the hours it touched, and queries compute
-        marked hours live, so answers never depend on when this runs. Call it
-        after a commit, with no transaction open (``store_batches`` and the
-        ingest do): the refresh commits its own two steps. It polls for up to
-        ``_FLAG_WAIT_MS`` for a moment with no other batch between its marks
-        and its commit (other writers never wait for it), and leaves the work
-        to a refresh already running on another connection. A failure is
-        logged, not raised: the batches are committed, and the marks stay for
-        the next refresh.
+        The counterpart of TimescaleDB's refresh policy, off the per-batch path
+        (queries compute marked hours live, so answers never depend on when it
+        runs). Call it after a commit, with no transaction open; the refresh
+        commits its own two steps, polls up to ``_FLAG_WAIT_MS`` for the guard
+        (other writers never wait for it) and leaves the work to a refresh
+        running elsewhere. Failures are logged: the marks wait for the next.
         """
         plain = self._plain.get(conn)
         if not plain or conn.info.transaction_status != TransactionStatus.IDLE:
