@@ -37,11 +37,11 @@ def conns(db_url: str) -> Iterator[tuple[Conn, Conn]]:
         yield a, b
 
 
-def _reading(minute: int, seq: int | None = None) -> Reading:
+def _reading(minute: int) -> Reading:
     return Reading(
         device_id="race",
         ts=T0 + timedelta(minutes=minute),
-        seq=minute if seq is None else seq,
+        seq=minute,
         lat=30.0,
         lon=120.0 + minute / 1000,
         speed_kmh=20.0,
@@ -154,7 +154,7 @@ def test_batch_between_flagging_and_folding_keeps_its_readings(
     assert _count(writer_conn, "SELECT count(*) FROM rollup_dirty") == 0
 
 
-def test_concurrent_refreshes_fold_each_hour_once(conns: tuple[Conn, Conn]) -> None:
+def test_concurrent_refreshes_agree_with_one(conns: tuple[Conn, Conn]) -> None:
     """Two refreshes at once (two ingest writers' periodic refreshes): the answer is
     the same as one, and neither fails."""
     a, b = conns
