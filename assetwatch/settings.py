@@ -64,7 +64,12 @@ class Settings(BaseSettings):
     )
 
     # --- ingest --------------------------------------------------------------
-    ingest_batch_size: int = Field(default=5000, ge=1, description="flush after this many readings")
+    ingest_batch_size: int = Field(
+        default=20000,
+        ge=1,
+        description="flush after this many readings (a batch fills up only under a backlog;"
+        " the store's per-batch work is spread over this many rows)",
+    )
     ingest_batch_max_age_ms: int = Field(
         default=200,
         ge=1,
@@ -85,7 +90,11 @@ class Settings(BaseSettings):
         default=None, description="MQTT shared-subscription group for scale-out ($share/GROUP/...)"
     )
     ingest_max_inflight_messages: int = Field(
-        default=20000, ge=1, description="unacknowledged messages held before reading pauses"
+        default=40000,
+        ge=1,
+        le=65535,
+        description="unacknowledged messages held before reading pauses (MQTT Receive Maximum;"
+        " a batch holds at most half of them)",
     )
     ingest_max_payload_bytes: int = Field(
         default=1_048_576, ge=1, description="larger MQTT payloads are dead-lettered unread"

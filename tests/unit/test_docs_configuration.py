@@ -31,3 +31,18 @@ def test_no_documented_setting_is_gone() -> None:
         "ASSETWATCH_NO_BROWSER_INSTALL",
     }
     assert documented - known - harness == set()
+
+
+def test_documented_defaults_are_the_code_defaults() -> None:
+    """The default column says what Settings does (``unset`` for None)."""
+    wrong = []
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"\|\s*`ASSETWATCH_([A-Z0-9_]+)`\s*\|\s*([^|]*)\|", line)
+        if not m or m.group(1).lower() not in Settings.model_fields:
+            continue
+        default = Settings.model_fields[m.group(1).lower()].default
+        documented = m.group(2).strip().strip("`")
+        expected = "unset" if default is None else str(default)
+        if documented != expected:
+            wrong.append(f"ASSETWATCH_{m.group(1)}: docs say {documented!r}, code {expected!r}")
+    assert not wrong, wrong
