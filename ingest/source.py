@@ -229,7 +229,7 @@ class MqttSource:
     def __init__(self, settings: Settings, *, client_id: str | None = None) -> None:
         self._target = target_from_settings(settings)
         self._settings = settings
-        self._receive_max = min(65535, settings.ingest_max_inflight_messages)
+        self._receive_max = settings.ingest_max_inflight_messages  # Settings caps it at 65535
         # Filled by the network thread without a lock per message (deque.append is
         # atomic); bounded by Receive Maximum: the broker never has more than that
         # many unacknowledged messages out, and these are not acknowledged yet.

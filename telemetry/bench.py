@@ -239,8 +239,7 @@ def machine() -> dict[str, Any]:
 @click.command("store")
 # A million rows: at the default batch of 20,000 the first batch is prepared
 # with nothing to overlap (about 60 ms, a start-up cost, not a stream's), which
-# was a tenth of a 200,000-row run; here it is about 1.5 %, and the table the
-# writer fills is large enough for its indexes to be more than a few pages deep.
+# was a tenth of a 200,000-row run; here it is about 1.5 %.
 @click.option("--rows", default=1_000_000, show_default=True, help="Readings to write.")
 @click.option("--devices", default=1000, show_default=True, help="Distinct terminals.")
 @click.option("--baseline-rows", default=20_000, show_default=True, help="Rows for executemany.")
