@@ -46,4 +46,3 @@ def test_documented_defaults_are_the_code_defaults() -> None:
         if documented != expected:
             wrong.append(f"ASSETWATCH_{m.group(1)}: docs say {documented!r}, code {expected!r}")
     assert not wrong, wrong
-
